@@ -1,0 +1,25 @@
+# visionllama_mm — `make demo` and `make test` work on a fresh machine with only Python.
+PYTHON ?= python
+DEMO_CONFIG ?= configs/demo/visionllama-tiny-p8_1xb32-30e_demo-shapes.py
+PYTEST_ARGS ?=
+
+.PHONY: install demo test demo-data benchmark clean
+
+install:  ## install what is missing into the active Python (idempotent)
+	PYTHON=$(PYTHON) bash tools/misc/install.sh
+
+demo: install  ## train the demo classifier on data/demo and print its accuracy
+	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
+	$(PYTHON) tools/misc/print_metrics.py work_dirs/demo
+
+test: install  ## run the test suite
+	$(PYTHON) -m pytest tests $(PYTEST_ARGS)
+
+demo-data:  ## regenerate the bundled demo data (deterministic)
+	$(PYTHON) tools/misc/make_demo_data.py --out data/demo
+
+benchmark: install  ## CPU backbone benchmark vs mmpretrain ViT-B/16
+	$(PYTHON) tools/analysis_tools/benchmark_backbone.py --device cpu
+
+clean:
+	rm -rf work_dirs/*/ .pytest_cache

@@ -1,0 +1,117 @@
+import pytest
+import torch
+
+from reference import official_rotate
+from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope,
+                                          grid_coords, rope_attention)
+
+
+def rotated_dot(rope, q, k, pq, pk, grid=(8, 8)):
+    cq = rope(pq.view(1, 1, 2), grid)
+    ck = rope(pk.view(1, 1, 2), grid)
+    rq = apply_rope(q.view(1, 1, 1, -1), cq)
+    rk = apply_rope(k.view(1, 1, 1, -1), ck)
+    return (rq * rk).sum()
+
+
+def test_matches_release_layout():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 12, 16, dtype=torch.float64)
+    coords = grid_coords(3, 4)[0]
+    rope = RotaryEmbedding2D(16)
+    ours = apply_rope(x, rope(coords[None], (3, 4)))
+    assert torch.allclose(ours, official_rotate(x, coords), atol=1e-5)
+
+
+def test_channel_layout_interleaves_x_and_y():
+    rope = RotaryEmbedding2D(8)
+    cos, _ = rope(torch.tensor([[[2., 0.]]]), (4, 4))  # x = 2, y = 0
+    # pairs (0,1) and (4,5) rotate with x, pairs (2,3) and (6,7) with y (= identity)
+    f1 = 10000. ** (-4 / 8)
+    expected = torch.tensor([2., 2., 0., 0., 2 * f1, 2 * f1, 0., 0.]).cos()
+    assert torch.allclose(cos[0, 0], expected)
+
+
+@pytest.mark.parametrize('rope_type', ['2d', 'as2d', 'ntk'])
+@pytest.mark.parametrize('shift', [(3., -2.), (0.37, 1.91)])
+def test_relative_position_property(rope_type, shift):
+    torch.manual_seed(1)
+    rope = RotaryEmbedding2D(16, rope_type=rope_type, anchor_grid=(5, 7), ntk_alpha=2.)
+    q, k = torch.randn(16), torch.randn(16)
+    pq, pk = torch.tensor([1.5, 4.]), torch.tensor([6., 0.25])
+    d = torch.tensor(shift)
+    base = rotated_dot(rope, q, k, pq, pk)
+    moved = rotated_dot(rope, q, k, pq + d, pk + d)
+    assert torch.allclose(base, moved, atol=1e-4)
+    assert not torch.allclose(base, rotated_dot(rope, q, k, pq + d, pk), atol=1e-3)
+
+
+def test_as2d_equals_2d_at_anchor_and_scales_per_axis():
+    plain = RotaryEmbedding2D(16, '2d')
+    anchored = RotaryEmbedding2D(16, 'as2d', anchor_grid=(6, 10))
+    for a, b in zip(plain.grid_tables(6, 10, 'cpu'), anchored.grid_tables(6, 10, 'cpu')):
+        assert torch.equal(a, b)
+    # on a 12 x 5 grid, x is scaled by 10 / 5 and y by 6 / 12
+    coords = grid_coords(12, 5)
+    expected = plain(coords * torch.tensor([2., 0.5]), (12, 5))
+    got = anchored.grid_tables(12, 5, 'cpu')
+    assert torch.allclose(got[0], expected[0]) and torch.allclose(got[1], expected[1])
+
+
+def test_1d_is_llama_rope_over_flat_index():
+    rope = RotaryEmbedding2D(8, '1d')
+    cos, sin = rope.grid_tables(3, 4, 'cpu')
+    pos = torch.arange(12.)
+    freqs = 10000. ** (-torch.arange(0, 8, 2.) / 8)
+    angles = torch.outer(pos, freqs).repeat_interleave(2, -1)
+    assert torch.allclose(cos[0], angles.cos()) and torch.allclose(sin[0], angles.sin())
+
+
+def test_ntk_theta():
+    rope = RotaryEmbedding2D(32, 'ntk', ntk_alpha=4.)
+    assert rope.theta == pytest.approx(10000. * 4. ** (16 / 14))
+
+
+def test_cache_distinguishes_grids_with_same_token_count():
+    rope = RotaryEmbedding2D(8)
+    a = rope.grid_tables(4, 8, 'cpu')
+    b = rope.grid_tables(8, 4, 'cpu')
+    assert not torch.equal(a[0], b[0])
+    fresh = rope(grid_coords(8, 4), (8, 4))
+    assert torch.equal(b[0], fresh[0])
+    assert rope.grid_tables(4, 8, 'cpu')[0] is a[0]  # cached
+    with_cls = rope.grid_tables(4, 8, 'cpu', cls_coord=(7., -1.))
+    assert with_cls[0].shape[1] == 33
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='rope_type must be one of'):
+        RotaryEmbedding2D(8, 'xy')
+    with pytest.raises(ValueError, match='multiple of 4'):
+        RotaryEmbedding2D(6)
+    with pytest.raises(ValueError, match='anchor_grid'):
+        RotaryEmbedding2D(8, 'as2d')
+
+
+def test_bf16_autocast_rotation_in_fp32():
+    torch.manual_seed(0)
+    rope = RotaryEmbedding2D(16, 'as2d', anchor_grid=(14, 14))
+    q = torch.randn(1, 2, 56 * 56, 16)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        tables = rope.grid_tables(56, 56, 'cpu')
+        out = apply_rope(q.bfloat16(), tables)
+    assert tables[0].dtype == torch.float32 and out.dtype == torch.bfloat16
+    ref = apply_rope(q, rope.grid_tables(56, 56, 'cpu'))
+    assert torch.allclose(out.float(), ref, atol=3e-2)
+
+
+def test_compiles_fullgraph():
+    rope = RotaryEmbedding2D(8, 'as2d', anchor_grid=(4, 4))
+
+    def attend(q):
+        tables = rope.grid_tables(3, 5, q.device, cls_coord=(4., -1.))
+        return rope_attention(q, q, q, tables, tables)
+
+    q = torch.randn(1, 2, 16, 8)
+    compiled = torch.compile(attend, fullgraph=True, backend='eager')
+    assert torch.allclose(compiled(q), attend(q), atol=1e-5)

@@ -1,0 +1,139 @@
+"""Convert official VisionLLaMA plain checkpoints to visionllama_mm keys.
+
+Two release layouts (github.com/Meituan-AutoML/VisionLLaMA):
+
+- ``deit`` (supervised 's'/'b'/'l', timm-style keys): ``patch_embed.proj``,
+  ``blocks.N.{norm1,attn.qkv,attn.proj,norm2,gamma_1,gamma_2}``,
+  ``blocks.N.mlp.{c_fc1,c_fc2,c_proj}`` (SiLU on ``c_fc1``), ``norm``, ``head``.
+  ``c_fc1``/``c_fc2`` are stacked into ``ffn.w12`` (SiLU half first, as mmpretrain's
+  ``SwiGLUFFN`` expects), ``c_proj`` becomes ``ffn.w3``. ``norm`` becomes ``ln1`` for a
+  class-token model and ``ln2`` for a GAP model (use ``final_norm=False,
+  out_type='avg_featmap'`` there).
+- ``mae`` (the mmpretrain fork, 'b-mae'/'l-mae'): already mmpretrain-style
+  (``layers.N.ln1``, ``attn.qkv``, ``ffn.w12``, ``ffn.w3``, ``ln1``); the unused
+  ``pos_embed`` is dropped, and ``neck``/``head`` of an MAE checkpoint are dropped
+  unless ``--keep-selfsup-heads``.
+
+The output is a ``{'state_dict': ...}`` file with ``backbone.`` keys (and ``head.fc.``
+for a classifier head), usable as ``load_from`` of a classifier or via
+``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``.
+Unknown keys are an error, never silently dropped.
+
+Usage: python tools/model_converters/visionllama2mm.py SRC DST [--layout deit|mae]
+"""
+import argparse
+import re
+from collections import OrderedDict
+from typing import Dict, Optional
+
+import torch
+
+DEIT_RULES = [
+    (r'^cls_token$', 'cls_token'),
+    (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
+    (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
+    (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
+    (r'^blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
+    (r'^blocks\.(\d+)\.gamma_1$', r'layers.\1.gamma1.weight'),
+    (r'^blocks\.(\d+)\.gamma_2$', r'layers.\1.ffn.gamma2.weight'),
+    (r'^blocks\.(\d+)\.mlp\.c_proj\.(weight|bias)$', r'layers.\1.ffn.w3.\2'),
+]
+MAE_DROP = re.compile(r'^(pos_embed)$')
+
+
+def unwrap(checkpoint: Dict) -> Dict:
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(checkpoint, dict) and key in checkpoint and \
+                isinstance(checkpoint[key], dict):
+            return checkpoint[key]
+    return checkpoint
+
+
+def detect_layout(state: Dict) -> str:
+    if any(k.startswith('blocks.') for k in state):
+        return 'deit'
+    if any(re.match(r'^(backbone\.)?layers\.\d+\.ffn\.w12', k) for k in state):
+        return 'mae'
+    raise ValueError('cannot tell the layout: expected deit keys (blocks.N.*) or '
+                     'mmpretrain-fork keys (layers.N.ffn.w12); pass --layout')
+
+
+def convert_deit(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
+    out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
+    norm_target = 'ln1' if 'cls_token' in state else 'ln2'
+    unknown = []
+    for key, value in state.items():
+        fc = re.match(r'^blocks\.(\d+)\.mlp\.c_fc([12])\.(weight|bias)$', key)
+        if fc:
+            if fc.group(2) == '1':
+                other = state[key.replace('c_fc1', 'c_fc2')]
+                out[f'backbone.layers.{fc.group(1)}.ffn.w12.{fc.group(3)}'] = \
+                    torch.cat((value, other), dim=0)
+            continue
+        norm = re.match(r'^norm\.(weight|bias)$', key)
+        head = re.match(r'^head\.(weight|bias)$', key)
+        if norm:
+            out[f'backbone.{norm_target}.{norm.group(1)}'] = value
+        elif head:
+            out[f'head.fc.{head.group(1)}'] = value
+        else:
+            for pattern, repl in DEIT_RULES:
+                if re.match(pattern, key):
+                    out['backbone.' + re.sub(pattern, repl, key)] = value
+                    break
+            else:
+                unknown.append(key)
+    if unknown:
+        raise KeyError(f'unknown deit-layout keys (absolute position embeddings are '
+                       f'not part of VisionLLaMA): {unknown[:10]}')
+    return out
+
+
+def convert_mae(state: Dict, keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
+    out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
+    has_prefix = any(k.startswith('backbone.') for k in state)
+    for key, value in state.items():
+        if has_prefix and not key.startswith('backbone.'):
+            if keep_selfsup_heads:
+                out[key] = value
+            continue
+        name = key[len('backbone.'):] if has_prefix else key
+        if MAE_DROP.match(name):
+            continue
+        if not re.match(r'^(cls_token|patch_embed\.projection\.|layers\.\d+\.'
+                        r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
+                        r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
+            raise KeyError(f'unknown mae-layout key {key!r}')
+        out['backbone.' + name] = value
+    return out
+
+
+def convert(checkpoint: Dict, layout: Optional[str] = None,
+            keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
+    """Return the converted state dict (``backbone.``/``head.fc.`` keys)."""
+    state = unwrap(checkpoint)
+    layout = layout or detect_layout(state)
+    if layout == 'deit':
+        return convert_deit(state)
+    if layout == 'mae':
+        return convert_mae(state, keep_selfsup_heads)
+    raise ValueError(f'layout must be "deit" or "mae", got {layout!r}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='official checkpoint')
+    parser.add_argument('dst', help='output file')
+    parser.add_argument('--layout', choices=('deit', 'mae'), default=None,
+                        help='release layout (detected from the keys by default)')
+    parser.add_argument('--keep-selfsup-heads', action='store_true',
+                        help='keep neck/head entries of an MAE checkpoint')
+    args = parser.parse_args()
+    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    state = convert(checkpoint, args.layout, args.keep_selfsup_heads)
+    torch.save({'state_dict': state}, args.dst)
+    print(f'converted {len(state)} tensors -> {args.dst}')
+
+
+if __name__ == '__main__':
+    main()

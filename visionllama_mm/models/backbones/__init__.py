@@ -1,0 +1,3 @@
+from .vision_llama import VisionLLaMA
+
+__all__ = ['VisionLLaMA']

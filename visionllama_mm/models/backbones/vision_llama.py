@@ -1,0 +1,275 @@
+"""Plain VisionLLaMA backbone (arXiv 2403.00522), mmpretrain ``VisionTransformer`` style."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+from mmcv.cnn.bricks.transformer import PatchEmbed
+from mmengine.model import ModuleList
+from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from ...registry import MODELS
+from ..layers import ROPE_TYPES, RotaryEmbedding2D, VisionLLaMABlock
+from ..layers.llama_block import swiglu_hidden_dims
+from ..utils import normalize_out_indices, to_2tuple
+
+
+def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
+    if mae:  # mmpretrain-fork MAE release: ffc = 4d, hidden round_up(ffc*8/3), biases
+        hidden = swiglu_hidden_dims(4 * embed_dims)
+        return dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
+                    feedforward_channels=hidden, ffn_bias=True,
+                    layer_scale_init_value=0.)
+    # supervised DeiT-III-style release: hidden round_up(8d/3), no FFN bias, gamma 1e-4
+    return dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
+                feedforward_channels=swiglu_hidden_dims(embed_dims), ffn_bias=False,
+                layer_scale_init_value=1e-4)
+
+
+@MODELS.register_module()
+class VisionLLaMA(BaseBackbone):
+    """Plain VisionLLaMA: a ViT whose blocks are LLaMA blocks with 2D RoPE.
+
+    `VisionLLaMA: A Unified LLaMA Backbone for Vision Tasks
+    <https://arxiv.org/abs/2403.00522>`_. Each block is
+    ``x + DropPath(γ·Attn(LN(x)))``, ``x + DropPath(γ·SwiGLU(LN(x)))`` with RoPE on q
+    and k in every layer and no absolute position embedding, so the model runs at any
+    input size without touching a weight.
+
+    Args:
+        arch: ``'s'``/``'b'``/``'l'`` (the supervised release: SwiGLU hidden
+            ``round_up(int(8d/3), 256)``, no FFN bias, layer scale 1e-4),
+            ``'b-mae'``/``'l-mae'`` (the MAE release: hidden 8192 / 11008, FFN bias, no
+            layer scale) or a dict with ``embed_dims``, ``num_layers``, ``num_heads``,
+            ``feedforward_channels`` and optionally ``ffn_bias``,
+            ``layer_scale_init_value``.
+        img_size: training input size; with ``patch_size`` it fixes the anchor grid of
+            AS2DRoPE. Other sizes work at run time.
+        patch_size: patch size. Inputs that are not a multiple are padded
+            (bottom/right), as mmpretrain's ``PatchEmbed`` does.
+        in_channels: input channels.
+        out_indices: blocks whose outputs are returned (negative counts from the end).
+        out_type: ``'raw'`` (B, N(+1), C), ``'cls_token'`` (B, C), ``'featmap'``
+            (B, C, H, W) or ``'avg_featmap'`` (B, C, mean of patch tokens then LN).
+        with_cls_token: prepend a learnable class token.
+        cls_token_coord: RoPE coordinate ``(x, y)`` of the class token, or
+            ``'official'`` for the release's flat index -1 (``x = W - 1, y = -1``).
+        final_norm: LayerNorm after the last block (``ln1``).
+        rope_type: ``'2d'`` (default), ``'as2d'``, ``'ntk'`` or ``'1d'``, see
+            :class:`~visionllama_mm.models.layers.RotaryEmbedding2D`.
+        rope_theta: RoPE base. rope_anchor: AS2DRoPE anchor grid ``(H, W)``
+            (defaults to ``img_size // patch_size``). ntk_alpha: NTK factor.
+        drop_rate / attn_drop_rate / drop_path_rate: dropouts; drop path ramps
+            linearly from 0 to ``drop_path_rate`` over depth.
+        qkv_bias: bias of the qkv projection.
+        layer_scale_init_value: overrides the arch's layer-scale init (0 disables).
+        norm_eps: LayerNorm epsilon.
+        frozen_stages: freeze the patch embedding, class token and the first
+            ``frozen_stages`` blocks (and the final norms when all are frozen).
+        with_cp: activation checkpointing per block.
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
+            checkpoint=..., prefix='backbone.')``.
+
+    Shapes: input ``(B, 3, H, W)`` -> tuple of ``len(out_indices)`` outputs.
+    """
+    arch_zoo = {
+        **dict.fromkeys(['s', 'small'], _arch(384, 12, 6, mae=False)),
+        **dict.fromkeys(['b', 'base'], _arch(768, 12, 12, mae=False)),
+        **dict.fromkeys(['l', 'large'], _arch(1024, 24, 16, mae=False)),
+        'b-mae': _arch(768, 12, 12, mae=True),
+        'l-mae': _arch(1024, 24, 16, mae=True),
+    }
+    OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+    ESSENTIAL_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
+
+    def __init__(self,
+                 arch: Union[str, Dict] = 'b',
+                 img_size: Union[int, Sequence[int]] = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 out_type: str = 'cls_token',
+                 with_cls_token: bool = True,
+                 cls_token_coord: Union[str, Sequence[float]] = 'official',
+                 final_norm: bool = True,
+                 rope_type: str = '2d',
+                 rope_theta: float = 10000.,
+                 rope_anchor: Optional[Sequence[int]] = None,
+                 ntk_alpha: float = 1.,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 qkv_bias: bool = True,
+                 layer_scale_init_value: Optional[float] = None,
+                 norm_eps: float = 1e-6,
+                 frozen_stages: int = -1,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
+        super().__init__(init_cfg)
+        self.arch_settings = self._parse_arch(arch)
+        self.embed_dims = self.arch_settings['embed_dims']
+        self.num_layers = self.arch_settings['num_layers']
+        self.num_heads = self.arch_settings['num_heads']
+        if self.embed_dims % self.num_heads:
+            raise ValueError(f'embed_dims ({self.embed_dims}) must be divisible by '
+                             f'num_heads ({self.num_heads})')
+        if out_type not in self.OUT_TYPES:
+            raise ValueError(f'out_type must be one of {self.OUT_TYPES}, '
+                             f'got {out_type!r}')
+        if out_type == 'cls_token' and not with_cls_token:
+            raise ValueError('out_type="cls_token" needs with_cls_token=True')
+        if rope_type not in ROPE_TYPES:
+            raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
+        if not isinstance(patch_size, int) or patch_size < 1:
+            raise ValueError(f'patch_size must be a positive int, got {patch_size!r}')
+        self.img_size = to_2tuple(img_size)
+        self.patch_size = patch_size
+        self.out_type = out_type
+        self.with_cls_token = with_cls_token
+        self.num_extra_tokens = 1 if with_cls_token else 0
+        self.out_indices = normalize_out_indices(out_indices, self.num_layers)
+        self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
+
+        self.patch_embed = PatchEmbed(
+            in_channels=in_channels, embed_dims=self.embed_dims, conv_type='Conv2d',
+            kernel_size=patch_size, stride=patch_size, padding='corner',
+            input_size=self.img_size)
+        self.patch_resolution = self.patch_embed.init_out_size
+        if with_cls_token:
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        self.cls_token_coord = cls_token_coord
+        self.drop_after_embed = nn.Dropout(drop_rate)
+
+        self.rope = RotaryEmbedding2D(
+            self.embed_dims // self.num_heads, rope_type=rope_type, theta=rope_theta,
+            anchor_grid=tuple(rope_anchor or self.patch_resolution),
+            ntk_alpha=ntk_alpha)
+
+        if layer_scale_init_value is None:
+            layer_scale_init_value = self.arch_settings.get('layer_scale_init_value', 0.)
+        drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        self.layers = ModuleList([
+            VisionLLaMABlock(
+                self.embed_dims, self.num_heads,
+                self.arch_settings['feedforward_channels'], qkv_bias=qkv_bias,
+                ffn_bias=self.arch_settings.get('ffn_bias', False),
+                layer_scale_init_value=layer_scale_init_value,
+                drop_path_rate=drop_path_rates[i], attn_drop_rate=attn_drop_rate,
+                drop_rate=drop_rate, norm_eps=norm_eps)
+            for i in range(self.num_layers)
+        ])
+        self.final_norm = final_norm
+        if final_norm:
+            self.ln1 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+        if out_type == 'avg_featmap':
+            self.ln2 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
+        self._freeze_stages()
+
+    # ----------------------------------------------------------------- construction
+    def _parse_arch(self, arch: Union[str, Dict]) -> Dict:
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in self.arch_zoo:
+                raise ValueError(f'arch {arch!r} is not one of '
+                                 f'{sorted(self.arch_zoo)} (or pass a dict)')
+            return dict(self.arch_zoo[key])
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
+        missing = [k for k in self.ESSENTIAL_KEYS if k not in arch]
+        if missing:
+            raise ValueError(f'custom arch dict misses keys {missing}; it needs '
+                             f'{list(self.ESSENTIAL_KEYS)}')
+        return dict(arch)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+            return
+        if self.with_cls_token:
+            trunc_normal_(self.cls_token, std=.02)
+        for module in self.layers.modules():
+            if isinstance(module, nn.Linear):
+                trunc_normal_(module.weight, std=.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages <= 0:
+            return
+        frozen = [self.patch_embed, self.drop_after_embed]
+        frozen += list(self.layers[:self.frozen_stages])
+        if self.frozen_stages >= self.num_layers:
+            frozen += [getattr(self, n) for n in ('ln1', 'ln2') if hasattr(self, n)]
+        if self.with_cls_token:
+            self.cls_token.requires_grad = False
+        for module in frozen:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'VisionLLaMA':
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    # ----------------------------------------------------------------------- forward
+    def cls_coord(self, grid_hw: Tuple[int, int]) -> Optional[Tuple[float, float]]:
+        """RoPE coordinate of the class token on this grid (None without one)."""
+        if not self.with_cls_token:
+            return None
+        if self.cls_token_coord == 'official':
+            return float(grid_hw[1] - 1), -1.
+        return tuple(float(c) for c in self.cls_token_coord)
+
+    def embed(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """Patch-embed ``(B, C, H, W)`` and prepend the class token."""
+        if x.shape[-2] < self.patch_size or x.shape[-1] < self.patch_size:
+            raise ValueError(f'input {tuple(x.shape[-2:])} is smaller than one patch '
+                             f'(patch_size={self.patch_size})')
+        x, grid_hw = self.patch_embed(x)
+        if self.with_cls_token:
+            x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
+        return self.drop_after_embed(x), grid_hw
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        x, grid_hw = self.embed(x)
+        rope = self.rope.grid_tables(*grid_hw, x.device, self.cls_coord(grid_hw))
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(layer, x, rope, use_reentrant=False)
+            else:
+                x = layer(x, rope)
+            if i == self.num_layers - 1 and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, grid_hw))
+        return tuple(outs)
+
+    def _format_output(self, x: Tensor, grid_hw: Tuple[int, int]) -> Tensor:
+        if self.out_type == 'raw':
+            return x
+        if self.out_type == 'cls_token':
+            return x[:, 0]
+        patch_tokens = x[:, self.num_extra_tokens:]
+        if self.out_type == 'featmap':
+            return patch_tokens.reshape(x.shape[0], *grid_hw, -1).permute(0, 3, 1, 2)
+        return self.ln2(patch_tokens.mean(dim=1))
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise LR decay: ``(depth, num_depths)``.
+
+        Embedding and class token are depth 0, block ``i`` is ``i + 1``, everything
+        else (final norms, heads) the last depth.
+        """
+        num_depths = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_depths - 1, num_depths
+        name = param_name[len(prefix):]
+        if name == 'cls_token' or name.startswith('patch_embed'):
+            return 0, num_depths
+        if name.startswith('layers.'):
+            return int(name.split('.')[1]) + 1, num_depths
+        return num_depths - 1, num_depths

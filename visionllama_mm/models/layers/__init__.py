@@ -1,0 +1,11 @@
+"""Layers written once and shared by every backbone of the package."""
+from .attention import RoPEAttention, rope_attention
+from .llama_block import VisionLLaMABlock, swiglu_hidden_dims
+from .rope import (ROPE_TYPES, RotaryEmbedding2D, apply_rope, grid_coords,
+                   rotate_pairs)
+
+__all__ = [
+    'ROPE_TYPES', 'RotaryEmbedding2D', 'RoPEAttention', 'VisionLLaMABlock',
+    'apply_rope', 'grid_coords', 'rope_attention', 'rotate_pairs',
+    'swiglu_hidden_dims'
+]

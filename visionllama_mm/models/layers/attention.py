@@ -1,0 +1,67 @@
+"""Multi-head attention with rotary embeddings, through ``F.scaled_dot_product_attention``.
+
+The one attention path of the package: every backbone projects its own q, k, v and
+calls :func:`rope_attention`, which rotates q and k (fp32 rotation, see
+:mod:`.rope`) and runs SDPA, so flash / memory-efficient kernels apply wherever
+PyTorch has them. Shapes: q ``(B, heads, Nq, Hc)``, k and v ``(B, heads, Nk, Hc)``.
+"""
+from typing import Optional
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .rope import RopeTables, apply_rope
+
+
+def rope_attention(q: Tensor, k: Tensor, v: Tensor,
+                   q_rope: Optional[RopeTables] = None,
+                   k_rope: Optional[RopeTables] = None,
+                   attn_mask: Optional[Tensor] = None,
+                   dropout_p: float = 0.) -> Tensor:
+    """Rotate q / k by their tables, attend, merge heads: returns ``(B, Nq, C)``."""
+    if q_rope is not None:
+        q = apply_rope(q, q_rope)
+    if k_rope is not None:
+        k = apply_rope(k, k_rope)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                         dropout_p=dropout_p)
+    batch, heads, length, head_dim = out.shape
+    return out.transpose(1, 2).reshape(batch, length, heads * head_dim)
+
+
+class RoPEAttention(nn.Module):
+    """Self-attention with one fused ``qkv`` projection and 2D RoPE on q and k.
+
+    Args:
+        embed_dims: token width ``C``.
+        num_heads: number of heads (``C`` must divide evenly).
+        qkv_bias / proj_bias: biases of the ``qkv`` and output projections.
+        attn_drop / proj_drop: dropout on attention weights / the output.
+
+    ``forward(x, rope, attn_mask)``: ``x`` ``(B, N, C)``, ``rope`` the ``(cos, sin)``
+    tables of the N tokens (or None) -> ``(B, N, C)``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True,
+                 proj_bias: bool = True, attn_drop: float = 0.,
+                 proj_drop: float = 0.) -> None:
+        super().__init__()
+        if embed_dims % num_heads:
+            raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
+                             f'num_heads ({num_heads})')
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.head_dim = embed_dims // num_heads
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(embed_dims, embed_dims, bias=proj_bias)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor, rope: Optional[RopeTables] = None,
+                attn_mask: Optional[Tensor] = None) -> Tensor:
+        batch, length, _ = x.shape
+        qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        x = rope_attention(q, k, v, rope, rope, attn_mask,
+                           self.attn_drop if self.training else 0.)
+        return self.proj_drop(self.proj(x))

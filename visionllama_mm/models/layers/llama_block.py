@@ -1,0 +1,61 @@
+"""The VisionLLaMA transformer block (arXiv 2403.00522, Fig. 1 / Eq. 3-4).
+
+``x = x + DropPath(gamma1 * Attn(LN(x), RoPE))`` then
+``x = x + DropPath(gamma2 * SwiGLU(LN(x)))``. The SwiGLU FFN is mmpretrain's
+:class:`~mmpretrain.models.utils.SwiGLUFFN` (fused ``w12`` + ``w3``, SiLU on the first
+half), which already carries its own layer scale, drop path and residual.
+"""
+from typing import Optional
+
+from mmcv.cnn.bricks import DropPath
+from mmpretrain.models.utils import LayerScale, SwiGLUFFN
+from torch import Tensor, nn
+
+from .attention import RoPEAttention
+from .rope import RopeTables
+
+
+def swiglu_hidden_dims(embed_dims: int, ratio: float = 4., multiple: int = 256) -> int:
+    """LLaMA's SwiGLU width: ``round_up(int(2 * ratio * d / 3), multiple)``."""
+    hidden = int(2 * ratio * embed_dims / 3)
+    return -(-hidden // multiple) * multiple
+
+
+class VisionLLaMABlock(nn.Module):
+    """Pre-LN block with RoPE attention and a SwiGLU FFN. ``(B, N, C) -> (B, N, C)``.
+
+    Args:
+        embed_dims: token width.
+        num_heads: attention heads.
+        feedforward_channels: SwiGLU hidden width.
+        qkv_bias / proj_bias / ffn_bias: linear-layer biases.
+        layer_scale_init_value: gamma init; 0 disables layer scale.
+        drop_path_rate: stochastic depth of both residual branches.
+        attn_drop_rate / drop_rate: attention-weight and output dropout.
+        norm_eps: LayerNorm epsilon.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, feedforward_channels: int,
+                 qkv_bias: bool = True, proj_bias: bool = True, ffn_bias: bool = False,
+                 layer_scale_init_value: float = 0., drop_path_rate: float = 0.,
+                 attn_drop_rate: float = 0., drop_rate: float = 0.,
+                 norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.attn = RoPEAttention(embed_dims, num_heads, qkv_bias=qkv_bias,
+                                  proj_bias=proj_bias, attn_drop=attn_drop_rate,
+                                  proj_drop=drop_rate)
+        self.gamma1 = (LayerScale(embed_dims, layer_scale_init_value)
+                       if layer_scale_init_value > 0 else nn.Identity())
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.ln2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.ffn = SwiGLUFFN(
+            embed_dims, feedforward_channels, bias=ffn_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            dropout_layer=(dict(type='DropPath', drop_prob=drop_path_rate)
+                           if drop_path_rate > 0 else None))
+
+    def forward(self, x: Tensor, rope: Optional[RopeTables] = None,
+                attn_mask: Optional[Tensor] = None) -> Tensor:
+        x = x + self.drop_path(self.gamma1(self.attn(self.ln1(x), rope, attn_mask)))
+        return self.ffn(self.ln2(x), identity=x)

@@ -1,0 +1,165 @@
+"""2D rotary position embedding of VisionLLaMA (arXiv 2403.00522) and its variants.
+
+Layout (identical to the official release so released weights behave the same):
+frequencies ``f_m = theta ** (-4m / Hc)`` for ``m < Hc / 4`` (``Hc`` = head dim), and
+per frequency the x and y rotations are interleaved — channel pair ``(4m, 4m+1)``
+rotates by ``x * f_m`` and pair ``(4m+2, 4m+3)`` by ``y * f_m``. One table is shared by
+all heads. Token ``n`` of a row-major ``H x W`` grid sits at ``x = n mod W``,
+``y = n div W``; callers may pass any float coordinates instead (MAE's gathered
+positions, GSA's pooled keys, window-local coordinates).
+
+``rope_type``:
+
+- ``'2d'``: the coordinates as given.
+- ``'as2d'``: AS2DRoPE, coordinates multiplied per axis by ``anchor / current grid``
+  (``x * anchor_w / W``, ``y * anchor_h / H``), so a model trained on the anchor grid
+  sees the same position range at any input size. At the anchor it *is* ``'2d'``.
+- ``'ntk'``: NTK-aware scaling, ``theta' = theta * alpha ** (d / (d - 2))`` with ``d``
+  the rotary width of one axis (``Hc / 2``).
+- ``'1d'``: the paper's failing baseline, LLaMA's 1D RoPE over the flattened index
+  ``y * W + x`` with ``f_i = theta ** (-2i / Hc)``.
+
+Rotation is real arithmetic in fp32 (no complex tensors), so it is exact under bf16
+autocast and traceable by ``torch.compile(fullgraph=True)``.
+"""
+from collections import OrderedDict
+from typing import Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+ROPE_TYPES = ('1d', '2d', 'as2d', 'ntk')
+RopeTables = Tuple[Tensor, Tensor]
+
+
+def grid_coords(height: int, width: int, device: Optional[torch.device] = None,
+                cls_coord: Optional[Sequence[float]] = None) -> Tensor:
+    """Row-major ``(x, y)`` coordinates of a ``height x width`` grid, ``(1, N, 2)``.
+
+    ``cls_coord``, if given, is prepended as the coordinate of a leading class token.
+    """
+    ys, xs = torch.meshgrid(
+        torch.arange(height, device=device, dtype=torch.float32),
+        torch.arange(width, device=device, dtype=torch.float32), indexing='ij')
+    coords = torch.stack((xs.flatten(), ys.flatten()), dim=-1)
+    if cls_coord is not None:
+        cls = torch.tensor([list(cls_coord)], device=device, dtype=torch.float32)
+        coords = torch.cat((cls, coords), dim=0)
+    return coords.unsqueeze(0)
+
+
+def rotate_pairs(x: Tensor) -> Tensor:
+    """``(a, b) -> (-b, a)`` for each adjacent channel pair."""
+    first, second = x[..., 0::2], x[..., 1::2]
+    return torch.stack((-second, first), dim=-1).flatten(-2)
+
+
+def apply_rope(x: Tensor, tables: RopeTables) -> Tensor:
+    """Rotate ``x`` of shape ``(B, heads, N, Hc)`` by ``tables`` (``(B|1, N, Hc)`` each).
+
+    Computed in fp32 and cast back to ``x``'s dtype.
+    """
+    cos, sin = tables
+    xf = x.float()
+    out = xf * cos.unsqueeze(1) + rotate_pairs(xf) * sin.unsqueeze(1)
+    return out.type_as(x)
+
+
+class RotaryEmbedding2D(nn.Module):
+    """VisionLLaMA 2D RoPE / AS2DRoPE table builder (see module docstring).
+
+    Args:
+        head_dim: channels per head ``Hc`` (multiple of 4; of 2 for ``'1d'``).
+        rope_type: one of ``'1d'``, ``'2d'``, ``'as2d'``, ``'ntk'``.
+        theta: base ``theta``. Defaults to 10000.
+        anchor_grid: ``(H, W)`` anchor token grid of AS2DRoPE (the training grid,
+            e.g. ``(14, 14)`` for 224 / 16). Required for ``'as2d'``.
+        ntk_alpha: NTK-aware scaling factor ``alpha`` for ``'ntk'``.
+        cache_size: how many grid tables to keep (LRU).
+
+    ``forward(coords, grid_hw)`` maps float coordinates ``(B|1, N, 2)`` (x, y) to
+    ``(cos, sin)`` tables of shape ``(B|1, N, Hc)`` in fp32; ``grid_hw`` is the current
+    token grid (used by ``'as2d'`` scaling and ``'1d'`` flattening).
+    ``grid_tables(h, w, device, cls_coord)`` returns cached tables of a full grid.
+    """
+
+    def __init__(self, head_dim: int, rope_type: str = '2d', theta: float = 10000.,
+                 anchor_grid: Optional[Sequence[int]] = None, ntk_alpha: float = 1.,
+                 cache_size: int = 16) -> None:
+        super().__init__()
+        if rope_type not in ROPE_TYPES:
+            raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
+        multiple = 2 if rope_type == '1d' else 4
+        if head_dim % multiple:
+            raise ValueError(f'head_dim must be a multiple of {multiple} for '
+                             f'rope_type={rope_type!r}, got {head_dim}')
+        if rope_type == 'as2d':
+            if anchor_grid is None or len(anchor_grid) != 2:
+                raise ValueError('rope_type="as2d" needs anchor_grid=(H, W), got '
+                                 f'{anchor_grid!r}')
+            anchor_grid = (float(anchor_grid[0]), float(anchor_grid[1]))
+        if ntk_alpha <= 0:
+            raise ValueError(f'ntk_alpha must be > 0, got {ntk_alpha}')
+        self.head_dim = head_dim
+        self.rope_type = rope_type
+        self.anchor_grid = anchor_grid
+        if rope_type == 'ntk':
+            axis_dim = head_dim // 2
+            theta = theta * ntk_alpha ** (axis_dim / (axis_dim - 2))
+        self.theta = float(theta)
+        self.ntk_alpha = ntk_alpha
+        self.cache_size = cache_size
+        self._cache: 'OrderedDict[tuple, RopeTables]' = OrderedDict()
+
+    def extra_repr(self) -> str:
+        return (f'head_dim={self.head_dim}, rope_type={self.rope_type!r}, '
+                f'theta={self.theta:g}, anchor_grid={self.anchor_grid}')
+
+    def frequencies(self, device: Optional[torch.device]) -> Tensor:
+        step = 2 if self.rope_type == '1d' else 4
+        exponents = torch.arange(0, self.head_dim, step, device=device,
+                                 dtype=torch.float32) / self.head_dim
+        return self.theta ** -exponents
+
+    def axis_scale(self, grid_hw: Sequence[int]) -> Tuple[float, float]:
+        """``(sx, sy)`` multipliers of the x and y coordinates for this grid."""
+        if self.rope_type != 'as2d':
+            return 1., 1.
+        return self.anchor_grid[1] / grid_hw[1], self.anchor_grid[0] / grid_hw[0]
+
+    def forward(self, coords: Tensor, grid_hw: Sequence[int]) -> RopeTables:
+        coords = coords.float()
+        freqs = self.frequencies(coords.device)
+        if self.rope_type == '1d':
+            flat = coords[..., 1] * grid_hw[1] + coords[..., 0]
+            angles = flat.unsqueeze(-1) * freqs
+        else:
+            sx, sy = self.axis_scale(grid_hw)
+            angles_x = (coords[..., 0:1] * sx) * freqs
+            angles_y = (coords[..., 1:2] * sy) * freqs
+            angles = torch.stack((angles_x, angles_y), dim=-1).flatten(-2)
+        angles = angles.repeat_interleave(2, dim=-1)
+        return angles.cos(), angles.sin()
+
+    def grid_tables(self, height: int, width: int, device: torch.device,
+                    cls_coord: Optional[Sequence[float]] = None) -> RopeTables:
+        """Tables ``(1, N, Hc)`` for a row-major grid (plus a leading class token).
+
+        Cached per (grid, class-token coordinate, device); the scale and dtype are
+        fixed by the grid and the module's settings. Not cached while compiling.
+        """
+        if torch.compiler.is_compiling():
+            return self(grid_coords(height, width, device, cls_coord), (height, width))
+        key = (height, width, str(device), None if cls_coord is None else
+               tuple(cls_coord), torch.is_inference_mode_enabled())
+        tables = self._cache.get(key)
+        if tables is None:
+            with torch.no_grad():
+                tables = self(grid_coords(height, width, device, cls_coord),
+                              (height, width))
+            self._cache[key] = tables
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return tables

@@ -1,0 +1,73 @@
+"""The one place that puts the package's classes into the OpenMMLab registries.
+
+Every class is registered once, in the package's own registries below (scope
+``visionllama_mm``, children of mmengine's root registries). :func:`register_all`
+then copies each entry into the ``MODELS``, ``OPTIM_WRAPPER_CONSTRUCTORS``,
+``OPTIMIZERS`` and ``PARAM_SCHEDULERS`` registries of **mmpretrain**, **mmseg** and
+**mmdet**, so a config with ``default_scope='mmseg'`` (or ``'mmdet'``, ``'mmpretrain'``)
+can say ``backbone=dict(type='VisionLLaMA', ...)``. A downstream package that is not
+installed is skipped with a debug log line.
+"""
+import importlib
+import logging
+from typing import Dict, List
+
+from mmengine.logging import print_log
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import \
+    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='visionllama_mm',
+                  locations=['visionllama_mm.models'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='visionllama_mm', locations=['visionllama_mm.engine'])
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
+                      scope='visionllama_mm', locations=['visionllama_mm.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            scope='visionllama_mm', locations=['visionllama_mm.engine'])
+
+#: Downstream OpenMMLab packages whose registries receive our classes.
+DOWNSTREAM_SCOPES = ('mmpretrain', 'mmseg', 'mmdet')
+_KINDS = {
+    'MODELS': MODELS,
+    'OPTIM_WRAPPER_CONSTRUCTORS': OPTIM_WRAPPER_CONSTRUCTORS,
+    'OPTIMIZERS': OPTIMIZERS,
+    'PARAM_SCHEDULERS': PARAM_SCHEDULERS,
+}
+
+
+def register_all() -> Dict[str, List[str]]:
+    """Copy every registered class into each installed downstream registry.
+
+    Idempotent. Returns ``{scope: [names registered]}`` for the scopes found.
+    Raises ``KeyError`` if a downstream package already owns one of our names
+    with a different class (we never shadow an upstream class silently).
+    """
+    done: Dict[str, List[str]] = {}
+    for scope in DOWNSTREAM_SCOPES:
+        try:
+            downstream = importlib.import_module(f'{scope}.registry')
+        except ImportError as err:
+            print_log(f'visionllama_mm: {scope} not importable ({err}); '
+                      f'skipping its registries', logger='current',
+                      level=logging.DEBUG)
+            continue
+        names: List[str] = []
+        for kind, ours in _KINDS.items():
+            theirs = getattr(downstream, kind)
+            for name, cls in ours.module_dict.items():
+                existing = theirs.module_dict.get(name)
+                if existing is cls:
+                    continue
+                if existing is not None:
+                    raise KeyError(
+                        f'{scope}.registry.{kind} already has a different '
+                        f'{name!r} ({existing.__module__}); rename ours')
+                theirs.register_module(name=name, module=cls)
+                names.append(name)
+        done[scope] = names
+    return done
