@@ -1,6 +1,6 @@
 # visionllama_mm — `make demo` and `make test` work on a fresh machine with only Python.
 PYTHON ?= python
-DEMO_CONFIG ?= configs/demo/visionllama-tiny-p8_1xb32-30e_demo-shapes.py
+DEMO_CONFIG ?= configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
 PYTEST_ARGS ?=
 
 .PHONY: install demo test demo-data benchmark clean

@@ -16,7 +16,9 @@ PY=${PYTHON:-python}
 PIP="$PY -m pip --disable-pip-version-check"
 CACHE=${VLLAMA_CACHE:-$HOME/.cache/visionllama_mm}
 
-have() { $PY - "$@" <<'PYEOF' >/dev/null 2>&1
+REPO=$(pwd)
+# Checks run from / so that the clone itself is not on sys.path.
+have() { (cd / && $PY - "$@") <<'PYEOF' >/dev/null 2>&1
 import importlib, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
@@ -65,7 +67,7 @@ if ! have mmengine mmpretrain mmseg mmdet pycocotools ftfy regex; then
   $PIP install -r requirements/runtime.txt
 fi
 
-if ! have visionllama_mm pytest || ! $PY -c 'import visionllama_mm, os, sys; sys.exit(0 if os.path.realpath(os.path.dirname(visionllama_mm.__file__)) == os.path.realpath("visionllama_mm") else 1)' >/dev/null 2>&1; then
+if ! have pytest || ! (cd / && $PY -c "import visionllama_mm, os, sys; sys.exit(os.path.realpath(visionllama_mm.__file__) != os.path.realpath('$REPO/visionllama_mm/__init__.py'))") >/dev/null 2>&1; then
   echo "[install] visionllama_mm (editable) + test requirements"
   $PIP install -r requirements/tests.txt
   $PIP install --no-deps --no-build-isolation -e .

@@ -7,7 +7,7 @@ polygons, so image pixels, segmentation masks and COCO polygons agree.
 
 Three layouts are written, each as the OpenMMLab 2.x datasets read it:
 
-* ``imagenet/`` - mmpretrain ``ImageNet``/``CustomDataset``: 64x64, one shape
+* ``imagenet/`` - mmpretrain ``ImageNet``/``CustomDataset``: 32x32, one shape
   per image, ``{train,val}/<class>/<name>.JPEG`` and ``meta/{train,val,classes}.txt``.
 * ``ade/`` - mmseg ``ADE20KDataset`` (``reduce_zero_label=True``): 128x128,
   1-3 shapes (may overlap; the later one wins). Masks are mode 'L' PNGs with
@@ -120,7 +120,7 @@ def make_imagenet(root: Path, seed: int, counts: dict[str, int]) -> None:
         for label, cls in enumerate(CLASSES):
             (root / split / cls).mkdir(parents=True)
             for i in range(per_class):
-                img, _, _ = render(rng, 64, 1, (12, 24), classes=[label])
+                img, _, _ = render(rng, 32, 1, (7, 12), classes=[label])
                 name = f'{cls}/{cls}_{split}_{i:04d}.JPEG'
                 img.save(root / split / name, format='JPEG', quality=JPEG_QUALITY)
                 lines.append(f'{name} {label}\n')
@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     args = parser.parse_args()
     out = Path(args.out)
-    make_imagenet(out / 'imagenet', args.seed, {'train': 120, 'val': 30})
+    make_imagenet(out / 'imagenet', args.seed, {'train': 600, 'val': 100})
     make_ade(out / 'ade', args.seed, {'training': 80, 'validation': 20})
     make_coco(out / 'coco', args.seed, {'train2017': 80, 'val2017': 20})
     print(f'Wrote synthetic shapes demo data to {out} (seed {args.seed}):')

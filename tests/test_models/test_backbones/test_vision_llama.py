@@ -120,6 +120,8 @@ def test_drop_path_ramp():
     model = tiny(drop_path_rate=0.3)
     rates = [getattr(layer.drop_path, 'drop_prob', 0.) for layer in model.layers]
     assert rates[0] == 0. and rates[-1] == pytest.approx(0.3)
+    model = tiny(drop_path_rate=0.3, drop_path_mode='uniform')
+    assert all(layer.drop_path.drop_prob == pytest.approx(0.3) for layer in model.layers)
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -130,6 +132,7 @@ def test_drop_path_ramp():
     (dict(out_type='cls_token', with_cls_token=False), 'with_cls_token=True'),
     (dict(rope_type='3d'), 'rope_type must be one of'),
     (dict(patch_size=0), 'patch_size must be a positive int'),
+    (dict(drop_path_mode='cosine'), "drop_path_mode must be 'linear' or 'uniform'"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -152,3 +155,13 @@ def test_pretrained_init_cfg(tmp_path):
     dst.init_weights()
     for key, value in src.state_dict().items():
         assert torch.equal(value, dst.state_dict()[key]), key
+
+
+def test_compiles_fullgraph_forward_and_backward():
+    model = tiny(out_type='avg_featmap', rope_type='as2d')
+    compiled = torch.compile(model, fullgraph=True, backend='aot_eager')
+    for size in (32, 48):
+        x = torch.randn(2, 3, size, size)
+        out = compiled(x)[0]
+        assert torch.allclose(out, model(x)[0], atol=1e-5)
+        out.sum().backward()

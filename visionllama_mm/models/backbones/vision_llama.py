@@ -60,8 +60,10 @@ class VisionLLaMA(BaseBackbone):
             :class:`~visionllama_mm.models.layers.RotaryEmbedding2D`.
         rope_theta: RoPE base. rope_anchor: AS2DRoPE anchor grid ``(H, W)``
             (defaults to ``img_size // patch_size``). ntk_alpha: NTK factor.
-        drop_rate / attn_drop_rate / drop_path_rate: dropouts; drop path ramps
-            linearly from 0 to ``drop_path_rate`` over depth.
+        drop_rate / attn_drop_rate / drop_path_rate: dropouts.
+        drop_path_mode: ``'linear'`` ramps drop path from 0 to ``drop_path_rate`` over
+            depth (mmpretrain, MAE fine-tuning); ``'uniform'`` uses the same rate in
+            every block (the supervised DeiT-III-style release).
         qkv_bias: bias of the qkv projection.
         layer_scale_init_value: overrides the arch's layer-scale init (0 disables).
         norm_eps: LayerNorm epsilon.
@@ -100,6 +102,7 @@ class VisionLLaMA(BaseBackbone):
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
+                 drop_path_mode: str = 'linear',
                  qkv_bias: bool = True,
                  layer_scale_init_value: Optional[float] = None,
                  norm_eps: float = 1e-6,
@@ -149,7 +152,13 @@ class VisionLLaMA(BaseBackbone):
 
         if layer_scale_init_value is None:
             layer_scale_init_value = self.arch_settings.get('layer_scale_init_value', 0.)
-        drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        if drop_path_mode == 'linear':
+            drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        elif drop_path_mode == 'uniform':
+            drop_path_rates = [drop_path_rate] * self.num_layers
+        else:
+            raise ValueError(f"drop_path_mode must be 'linear' or 'uniform', got "
+                             f'{drop_path_mode!r}')
         self.layers = ModuleList([
             VisionLLaMABlock(
                 self.embed_dims, self.num_heads,
