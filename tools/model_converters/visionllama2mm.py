@@ -1,6 +1,6 @@
-"""Convert official VisionLLaMA plain checkpoints to visionllama_mm keys.
+"""Convert official VisionLLaMA checkpoints (plain and pyramid) to visionllama_mm keys.
 
-Two release layouts (github.com/Meituan-AutoML/VisionLLaMA):
+Three release layouts (the official VisionLLaMA repository):
 
 - ``deit`` (supervised 's'/'b'/'l', timm-style keys): ``patch_embed.proj``,
   ``blocks.N.{norm1,attn.qkv,attn.proj,norm2,gamma_1,gamma_2}``,
@@ -9,6 +9,12 @@ Two release layouts (github.com/Meituan-AutoML/VisionLLaMA):
   ``SwiGLUFFN`` expects), ``c_proj`` becomes ``ffn.w3``. ``norm`` becomes ``ln1`` for a
   class-token model and ``ln2`` for a GAP model (use ``final_norm=False,
   out_type='avg_featmap'`` there).
+- ``pyramid`` (``PyramidVisionLLaMA``, deit-style ImageNet and the mmseg/mmdet
+  releases): ``patch_embeds.S.{proj,norm}``, ``blocks.S.N.*`` with LSA ``attn.qkv`` and
+  GSA ``attn.{q,kv,sr,norm}``, the same FFN and layer-scale keys as ``deit``,
+  ``norm_list.S`` (seg/det) and ``norm`` + ``head`` (ImageNet). Load the result into
+  ``PyramidVisionLLaMA(gsa_key_coords='official', lsa_mask_padding=False)`` to run it
+  exactly as released (see the class docstring).
 - ``mae`` (the mmpretrain fork, 'b-mae'/'l-mae'): already mmpretrain-style
   (``layers.N.ln1``, ``attn.qkv``, ``ffn.w12``, ``ffn.w3``, ``ln1``); the unused
   ``pos_embed`` is dropped, and ``neck``/``head`` of an MAE checkpoint are dropped
@@ -19,7 +25,7 @@ for a classifier head), usable as ``load_from`` of a classifier or via
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``.
 Unknown keys are an error, never silently dropped.
 
-Usage: python tools/model_converters/visionllama2mm.py SRC DST [--layout deit|mae]
+Usage: python tools/model_converters/visionllama2mm.py SRC DST [--layout deit|pyramid|mae]
 """
 import argparse
 import re
@@ -28,16 +34,24 @@ from typing import Dict, Optional
 
 import torch
 
+BLOCK = r'^blocks\.(\d+(?:\.\d+)?)\.'  # plain: blocks.N, pyramid: blocks.S.N
+BLOCK_RULES = [
+    (BLOCK + r'norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
+    (BLOCK + r'norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
+    (BLOCK + r'attn\.(qkv|proj|q|kv|sr|norm)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
+    (BLOCK + r'gamma_1$', r'layers.\1.gamma1.weight'),
+    (BLOCK + r'gamma_2$', r'layers.\1.ffn.gamma2.weight'),
+    (BLOCK + r'mlp\.c_proj\.(weight|bias)$', r'layers.\1.ffn.w3.\2'),
+]
 DEIT_RULES = [
     (r'^cls_token$', 'cls_token'),
     (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
-    (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
-    (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
-    (r'^blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
-    (r'^blocks\.(\d+)\.gamma_1$', r'layers.\1.gamma1.weight'),
-    (r'^blocks\.(\d+)\.gamma_2$', r'layers.\1.ffn.gamma2.weight'),
-    (r'^blocks\.(\d+)\.mlp\.c_proj\.(weight|bias)$', r'layers.\1.ffn.w3.\2'),
-]
+] + BLOCK_RULES
+PYRAMID_RULES = [
+    (r'^patch_embeds\.(\d+)\.proj\.(weight|bias)$', r'patch_embeds.\1.projection.\2'),
+    (r'^patch_embeds\.(\d+)\.norm\.(weight|bias)$', r'patch_embeds.\1.norm.\2'),
+    (r'^norm_list\.(\d+)\.(weight|bias)$', r'norm_list.\1.\2'),
+] + BLOCK_RULES
 MAE_DROP = re.compile(r'^(pos_embed)$')
 
 
@@ -50,20 +64,24 @@ def unwrap(checkpoint: Dict) -> Dict:
 
 
 def detect_layout(state: Dict) -> str:
+    if any(k.startswith('patch_embeds.') for k in state):
+        return 'pyramid'
     if any(k.startswith('blocks.') for k in state):
         return 'deit'
     if any(re.match(r'^(backbone\.)?layers\.\d+\.ffn\.w12', k) for k in state):
         return 'mae'
-    raise ValueError('cannot tell the layout: expected deit keys (blocks.N.*) or '
-                     'mmpretrain-fork keys (layers.N.ffn.w12); pass --layout')
+    raise ValueError('cannot tell the layout: expected deit keys (blocks.N.*), pyramid '
+                     'keys (patch_embeds.S.*) or mmpretrain-fork keys '
+                     '(layers.N.ffn.w12); pass --layout')
 
 
-def convert_deit(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
+def convert_blocks(state: Dict, rules: list, norm_target: str) -> 'OrderedDict[str, torch.Tensor]':
+    """Rename by ``rules``; stack ``c_fc1``/``c_fc2`` into ``ffn.w12``; map the final
+    ``norm`` to ``norm_target`` and ``head`` to ``head.fc``."""
     out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    norm_target = 'ln1' if 'cls_token' in state else 'ln2'
     unknown = []
     for key, value in state.items():
-        fc = re.match(r'^blocks\.(\d+)\.mlp\.c_fc([12])\.(weight|bias)$', key)
+        fc = re.match(BLOCK + r'mlp\.c_fc([12])\.(weight|bias)$', key)
         if fc:
             if fc.group(2) == '1':
                 other = state[key.replace('c_fc1', 'c_fc2')]
@@ -77,16 +95,24 @@ def convert_deit(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
         elif head:
             out[f'head.fc.{head.group(1)}'] = value
         else:
-            for pattern, repl in DEIT_RULES:
+            for pattern, repl in rules:
                 if re.match(pattern, key):
                     out['backbone.' + re.sub(pattern, repl, key)] = value
                     break
             else:
                 unknown.append(key)
     if unknown:
-        raise KeyError(f'unknown deit-layout keys (absolute position embeddings are '
-                       f'not part of VisionLLaMA): {unknown[:10]}')
+        raise KeyError(f'unknown keys for this layout (absolute position embeddings '
+                       f'are not part of VisionLLaMA): {unknown[:10]}')
     return out
+
+
+def convert_deit(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
+    return convert_blocks(state, DEIT_RULES, 'ln1' if 'cls_token' in state else 'ln2')
+
+
+def convert_pyramid(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
+    return convert_blocks(state, PYRAMID_RULES, 'norm')
 
 
 def convert_mae(state: Dict, keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
@@ -115,16 +141,18 @@ def convert(checkpoint: Dict, layout: Optional[str] = None,
     layout = layout or detect_layout(state)
     if layout == 'deit':
         return convert_deit(state)
+    if layout == 'pyramid':
+        return convert_pyramid(state)
     if layout == 'mae':
         return convert_mae(state, keep_selfsup_heads)
-    raise ValueError(f'layout must be "deit" or "mae", got {layout!r}')
+    raise ValueError(f'layout must be "deit", "pyramid" or "mae", got {layout!r}')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='official checkpoint')
     parser.add_argument('dst', help='output file')
-    parser.add_argument('--layout', choices=('deit', 'mae'), default=None,
+    parser.add_argument('--layout', choices=('deit', 'pyramid', 'mae'), default=None,
                         help='release layout (detected from the keys by default)')
     parser.add_argument('--keep-selfsup-heads', action='store_true',
                         help='keep neck/head entries of an MAE checkpoint')

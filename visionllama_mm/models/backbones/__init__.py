@@ -1,3 +1,4 @@
+from .pyramid_vision_llama import PyramidVisionLLaMA
 from .vision_llama import VisionLLaMA
 
-__all__ = ['VisionLLaMA']
+__all__ = ['PyramidVisionLLaMA', 'VisionLLaMA']

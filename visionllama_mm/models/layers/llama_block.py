@@ -12,7 +12,6 @@ from mmpretrain.models.utils import LayerScale, SwiGLUFFN
 from torch import Tensor, nn
 
 from .attention import RoPEAttention
-from .rope import RopeTables
 
 
 def swiglu_hidden_dims(embed_dims: int, ratio: float = 4., multiple: int = 256) -> int:
@@ -33,18 +32,21 @@ class VisionLLaMABlock(nn.Module):
         drop_path_rate: stochastic depth of both residual branches.
         attn_drop_rate / drop_rate: attention-weight and output dropout.
         norm_eps: LayerNorm epsilon.
+        attn: the token mixer; defaults to :class:`RoPEAttention` (global attention).
+            The pyramid backbone passes its windowed / sub-sampled attentions. It is
+            called as ``attn(LN(x), *attn_args)`` with the block's extra arguments.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, feedforward_channels: int,
                  qkv_bias: bool = True, proj_bias: bool = True, ffn_bias: bool = False,
                  layer_scale_init_value: float = 0., drop_path_rate: float = 0.,
                  attn_drop_rate: float = 0., drop_rate: float = 0.,
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6, attn: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.attn = RoPEAttention(embed_dims, num_heads, qkv_bias=qkv_bias,
-                                  proj_bias=proj_bias, attn_drop=attn_drop_rate,
-                                  proj_drop=drop_rate)
+        self.attn = attn if attn is not None else RoPEAttention(
+            embed_dims, num_heads, qkv_bias=qkv_bias, proj_bias=proj_bias,
+            attn_drop=attn_drop_rate, proj_drop=drop_rate)
         self.gamma1 = (LayerScale(embed_dims, layer_scale_init_value)
                        if layer_scale_init_value > 0 else nn.Identity())
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
@@ -55,7 +57,8 @@ class VisionLLaMABlock(nn.Module):
             dropout_layer=(dict(type='DropPath', drop_prob=drop_path_rate)
                            if drop_path_rate > 0 else None))
 
-    def forward(self, x: Tensor, rope: Optional[RopeTables] = None,
-                attn_mask: Optional[Tensor] = None) -> Tensor:
-        x = x + self.drop_path(self.gamma1(self.attn(self.ln1(x), rope, attn_mask)))
+    def forward(self, x: Tensor, *attn_args) -> Tensor:
+        """``x`` ``(B, N, C)``; ``attn_args`` go to the attention (for the default
+        :class:`RoPEAttention`: ``rope`` tables and an optional ``attn_mask``)."""
+        x = x + self.drop_path(self.gamma1(self.attn(self.ln1(x), *attn_args)))
         return self.ffn(self.ln2(x), identity=x)

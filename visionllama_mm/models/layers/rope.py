@@ -23,7 +23,7 @@ Rotation is real arithmetic in fp32 (no complex tensors), so it is exact under b
 autocast and traceable by ``torch.compile(fullgraph=True)``.
 """
 from collections import OrderedDict
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Hashable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -145,21 +145,32 @@ class RotaryEmbedding2D(nn.Module):
                     cls_coord: Optional[Sequence[float]] = None) -> RopeTables:
         """Tables ``(1, N, Hc)`` for a row-major grid (plus a leading class token).
 
-        Cached per (grid, class-token coordinate, device); the scale and dtype are
-        fixed by the grid and the module's settings. Not cached while compiling.
+        Cached per (grid, class-token coordinate, device); see :meth:`cached_tables`.
+        """
+        key = ('grid', height, width, None if cls_coord is None else tuple(cls_coord))
+        return self.cached_tables(
+            key, lambda: grid_coords(height, width, device, cls_coord),
+            (height, width), device)
+
+    def cached_tables(self, key: Hashable, build_coords: Callable[[], Tensor],
+                      grid_hw: Sequence[int], device: torch.device) -> RopeTables:
+        """``self(build_coords(), grid_hw)``, cached (LRU) under ``key`` + device.
+
+        The key must identify the coordinates; the grid and the module's settings fix
+        the scale, and tables are always fp32. Not cached while compiling (the graph
+        then computes them inline), and inference-mode tables are kept apart so they
+        never reach autograd.
         """
         if torch.compiler.is_compiling():
-            return self(grid_coords(height, width, device, cls_coord), (height, width))
-        key = (height, width, str(device), None if cls_coord is None else
-               tuple(cls_coord), torch.is_inference_mode_enabled())
-        tables = self._cache.get(key)
+            return self(build_coords(), grid_hw)
+        full_key = (key, tuple(grid_hw), str(device), torch.is_inference_mode_enabled())
+        tables = self._cache.get(full_key)
         if tables is None:
             with torch.no_grad():
-                tables = self(grid_coords(height, width, device, cls_coord),
-                              (height, width))
-            self._cache[key] = tables
+                tables = self(build_coords(), grid_hw)
+            self._cache[full_key] = tables
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         else:
-            self._cache.move_to_end(key)
+            self._cache.move_to_end(full_key)
         return tables
