@@ -3,13 +3,18 @@
 For every backbone: parameters, forward FLOPs per image (``torch.utils.flop_counter``,
 a multiply-add counts 2), forward images/s (eval, no grad) and forward+backward
 images/s (train mode, ``sum(outputs).backward()``), each the median of ``--repeats``
-timed runs after ``--warmup`` untimed ones. The reference is mmpretrain's
-``VisionTransformer`` with the same width, depth, heads and patch size (MLP ratio 4),
-so the table shows what VisionLLaMA's RoPE + SwiGLU cost against a plain ViT.
+timed runs after ``--warmup`` untimed ones. The reference is the implementation a user
+would otherwise pick, with the same sizes:
+
+- ``VisionLLaMA``: mmpretrain's ``VisionTransformer`` (same width, depth, heads and
+  patch, MLP ratio 4), so the table shows what RoPE + SwiGLU cost against a plain ViT;
+- ``PyramidVisionLLaMA``: mmseg's Twins ``SVT`` (same dims, depths, heads, windows and
+  sr ratios, MLP ratio 4, with its conditional position encodings).
 
 Examples::
 
     python tools/analysis_tools/benchmark_backbone.py --arch b --device cpu
+    python tools/analysis_tools/benchmark_backbone.py --type PyramidVisionLLaMA --arch s
     python tools/analysis_tools/benchmark_backbone.py --config configs/visionllama/\
 visionllama-b-p16_8xb256-300e_in1k.py --device cuda --amp --batch-size 64
 
@@ -21,7 +26,7 @@ import platform
 import statistics
 import time
 from contextlib import nullcontext
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 from mmengine.config import Config
@@ -35,7 +40,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument('--config', help='a model config; its model.backbone is used')
-    source.add_argument('--arch', default='b', help='VisionLLaMA arch (default b)')
+    source.add_argument('--arch', default=None,
+                        help='arch of --type (default: b for VisionLLaMA, s for '
+                        'PyramidVisionLLaMA)')
+    parser.add_argument('--type', default='VisionLLaMA',
+                        choices=('VisionLLaMA', 'PyramidVisionLLaMA'),
+                        help='backbone class when no --config is given')
     parser.add_argument('--img-size', type=int, default=224)
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--device', default='cpu', choices=('cpu', 'cuda'))
@@ -54,21 +64,32 @@ def backbone_cfg(args: argparse.Namespace) -> Dict:
     if args.config:
         cfg = Config.fromfile(args.config).model.backbone.to_dict()
     else:
-        cfg = dict(type='VisionLLaMA', arch=args.arch)
-    cfg.update(img_size=args.img_size)
-    cfg.setdefault('out_type', 'cls_token' if cfg.get('with_cls_token', True)
-                   else 'avg_featmap')
+        default_arch = 'b' if args.type == 'VisionLLaMA' else 's'
+        cfg = dict(type=args.type, arch=args.arch or default_arch)
+    if cfg['type'] == 'VisionLLaMA':
+        cfg.update(img_size=args.img_size)
+        cfg.setdefault('out_type', 'cls_token' if cfg.get('with_cls_token', True)
+                       else 'avg_featmap')
     return cfg
 
 
-def reference_cfg(model: torch.nn.Module, cfg: Dict) -> Dict:
-    """mmpretrain ViT of the same width / depth / heads / patch."""
+def build_reference(model: torch.nn.Module, cfg: Dict) -> Tuple[str, torch.nn.Module]:
+    """The upstream backbone of the same size: ``(name, module)``."""
+    if cfg['type'] == 'PyramidVisionLLaMA':
+        from mmseg.registry import MODELS as SEG_MODELS
+        import mmseg.models  # noqa: F401  (registers SVT)
+        return 'mmseg Twins-SVT (same dims)', SEG_MODELS.build(dict(
+            type='SVT', embed_dims=model.embed_dims, depths=model.depths,
+            num_heads=model.num_heads, windiow_sizes=model.window_sizes,
+            sr_ratios=model.sr_ratios, mlp_ratios=[4] * model.num_stages,
+            out_indices=model.out_indices, norm_after_stage=model.norm_after_stage))
     dims = model.embed_dims
-    return dict(type='VisionTransformer', img_size=cfg['img_size'],
-                patch_size=getattr(model, 'patch_size', 16),
-                arch=dict(embed_dims=dims, num_layers=model.num_layers,
-                          num_heads=model.num_heads, feedforward_channels=4 * dims),
-                out_type='cls_token')
+    return 'mmpretrain VisionTransformer (same size)', PRETRAIN_MODELS.build(dict(
+        type='VisionTransformer', img_size=cfg['img_size'],
+        patch_size=getattr(model, 'patch_size', 16),
+        arch=dict(embed_dims=dims, num_layers=model.num_layers,
+                  num_heads=model.num_heads, feedforward_channels=4 * dims),
+        out_type='cls_token'))
 
 
 def median_seconds(step: Callable[[], None], warmup: int, repeats: int,
@@ -127,9 +148,7 @@ def main() -> None:
     name = f"{cfg['type']}({cfg.get('arch')})"
     rows = [measure(name, ours, args)]
     if not args.no_reference:
-        ref_cfg = reference_cfg(ours, cfg)
-        rows.append(measure('mmpretrain VisionTransformer (same size)',
-                            PRETRAIN_MODELS.build(ref_cfg), args))
+        rows.append(measure(*build_reference(ours, cfg), args))
         rows[0]['fwd_bwd_time_vs_ref'] = rows[0]['fwd_bwd_ms'] / rows[1]['fwd_bwd_ms']
         rows[0]['fwd_time_vs_ref'] = rows[0]['fwd_ms'] / rows[1]['fwd_ms']
     device_name = (torch.cuda.get_device_name() if args.device == 'cuda'
@@ -139,13 +158,15 @@ def main() -> None:
           f'{args.batch_size}, {args.img_size}x{args.img_size}, '
           f"{'bf16 autocast' if args.amp else 'fp32'}, median of {args.repeats}\n")
     print('| model | params (M) | GFLOPs/img | fwd img/s | fwd+bwd img/s | '
-          'fwd+bwd time vs ViT |')
-    print('|---|---|---|---|---|---|')
+          'fwd time vs ref | fwd+bwd time vs ref |')
+    print('|---|---|---|---|---|---|---|')
     for row in rows:
-        ratio = row.get('fwd_bwd_time_vs_ref')
+        ratios = [row.get(k, 1.0 if row is not rows[0] else None)
+                  for k in ('fwd_time_vs_ref', 'fwd_bwd_time_vs_ref')]
+        shown = ['-' if r is None else f'{r:.2f}x' for r in ratios]
         print(f"| {row['model']} | {row['params_m']:.1f} | {row['gflops']:.2f} | "
               f"{row['fwd_img_s']:.1f} | {row['fwd_bwd_img_s']:.1f} | "
-              f"{'%.2fx' % ratio if ratio else '1.00x' if len(rows) > 1 else '-'} |")
+              f'{shown[0]} | {shown[1]} |')
     with open(args.out, 'w') as f:
         json.dump(dict(device=args.device, device_name=device_name,
                        torch=torch.__version__, batch_size=args.batch_size,

@@ -49,19 +49,21 @@ def grid_coords(height: int, width: int, device: Optional[torch.device] = None,
 
 
 def rotate_pairs(x: Tensor) -> Tensor:
-    """``(a, b) -> (-b, a)`` for each adjacent channel pair."""
-    first, second = x[..., 0::2], x[..., 1::2]
-    return torch.stack((-second, first), dim=-1).flatten(-2)
+    """``(a, b) -> (b, a)`` for each adjacent channel pair (the sign lives in the
+    sine table, see :meth:`RotaryEmbedding2D.forward`)."""
+    return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
 
 
 def apply_rope(x: Tensor, tables: RopeTables) -> Tensor:
     """Rotate ``x`` of shape ``(B, heads, N, Hc)`` by ``tables`` (``(B|1, N, Hc)`` each).
 
-    Computed in fp32 and cast back to ``x``'s dtype.
+    ``out = x * cos + swap_pairs(x) * sin_signed``, i.e. per pair
+    ``(a, b) -> (a cos - b sin, b cos + a sin)``; three passes over ``x``, in fp32,
+    cast back to ``x``'s dtype.
     """
-    cos, sin = tables
+    cos, sin_signed = tables
     xf = x.float()
-    out = xf * cos.unsqueeze(1) + rotate_pairs(xf) * sin.unsqueeze(1)
+    out = torch.addcmul(xf * cos.unsqueeze(1), rotate_pairs(xf), sin_signed.unsqueeze(1))
     return out.type_as(x)
 
 
@@ -78,7 +80,9 @@ class RotaryEmbedding2D(nn.Module):
         cache_size: how many grid tables to keep (LRU).
 
     ``forward(coords, grid_hw)`` maps float coordinates ``(B|1, N, 2)`` (x, y) to
-    ``(cos, sin)`` tables of shape ``(B|1, N, Hc)`` in fp32; ``grid_hw`` is the current
+    ``(cos, sin_signed)`` tables of shape ``(B|1, N, Hc)`` in fp32, where
+    ``sin_signed`` holds ``-sin`` on the first and ``+sin`` on the second channel of
+    each pair (so :func:`apply_rope` needs no negation); ``grid_hw`` is the current
     token grid (used by ``'as2d'`` scaling and ``'1d'`` flattening).
     ``grid_tables(h, w, device, cls_coord)`` returns cached tables of a full grid.
     """
@@ -138,8 +142,9 @@ class RotaryEmbedding2D(nn.Module):
             angles_x = (coords[..., 0:1] * sx) * freqs
             angles_y = (coords[..., 1:2] * sy) * freqs
             angles = torch.stack((angles_x, angles_y), dim=-1).flatten(-2)
-        angles = angles.repeat_interleave(2, dim=-1)
-        return angles.cos(), angles.sin()
+        sin = angles.sin()
+        sin_signed = torch.stack((-sin, sin), dim=-1).flatten(-2)
+        return angles.repeat_interleave(2, dim=-1).cos(), sin_signed
 
     def grid_tables(self, height: int, width: int, device: torch.device,
                     cls_coord: Optional[Sequence[float]] = None) -> RopeTables:
