@@ -5,7 +5,7 @@ config) applies the stack's compatibility fix (:mod:`visionllama_mm.compat`) and
 registers every class of the package in the mmpretrain, mmseg and mmdet registries.
 """
 from . import compat  # noqa: F401  (must run before any checkpoint is loaded)
-from . import models  # noqa: F401
+from . import engine, models  # noqa: F401
 from .registry import register_all
 from .version import __version__
 

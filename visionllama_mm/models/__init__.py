@@ -1,3 +1,5 @@
 """Models of visionllama_mm; importing registers them in the package registry."""
-from . import backbones, layers  # noqa: F401
+from . import backbones, layers, necks, selfsup  # noqa: F401
 from .backbones import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .selfsup import *  # noqa: F401,F403

@@ -10,8 +10,8 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
-from ..layers import ROPE_TYPES, RotaryEmbedding2D, VisionLLaMABlock
-from ..layers.llama_block import swiglu_hidden_dims
+from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
+                      VisionLLaMABlock, swiglu_hidden_dims, window_coords)
 from ..utils import normalize_out_indices, to_2tuple
 
 
@@ -67,6 +67,12 @@ class VisionLLaMA(BaseBackbone):
         qkv_bias: bias of the qkv projection.
         layer_scale_init_value: overrides the arch's layer-scale init (0 disables).
         norm_eps: LayerNorm epsilon.
+        window_size / window_block_indexes: ViTDet-style blocks (e.g. 14 and all but
+            ``[2, 5, 8, 11]``) attend inside ``window_size`` windows (padded, padded
+            keys masked); the others attend globally. Needs ``with_cls_token=False``.
+        window_rope_coords: RoPE coordinates of windowed blocks, ``'local'``
+            (``0 .. ws-1`` in every window, as the release's ViTDet) or ``'global'``
+            (each token's coordinate on the whole grid, scaled like the global blocks).
         frozen_stages: freeze the patch embedding, class token and the first
             ``frozen_stages`` blocks (and the final norms when all are frozen).
         with_cp: activation checkpointing per block.
@@ -106,6 +112,9 @@ class VisionLLaMA(BaseBackbone):
                  qkv_bias: bool = True,
                  layer_scale_init_value: Optional[float] = None,
                  norm_eps: float = 1e-6,
+                 window_size: int = 0,
+                 window_block_indexes: Sequence[int] = (),
+                 window_rope_coords: str = 'local',
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
@@ -126,6 +135,22 @@ class VisionLLaMA(BaseBackbone):
             raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
         if not isinstance(patch_size, int) or patch_size < 1:
             raise ValueError(f'patch_size must be a positive int, got {patch_size!r}')
+        window_block_indexes = normalize_out_indices(
+            list(window_block_indexes), self.num_layers) if window_block_indexes else []
+        if window_block_indexes:
+            if window_size < 1:
+                raise ValueError('window_block_indexes needs window_size >= 1, got '
+                                 f'{window_size}')
+            if with_cls_token:
+                raise ValueError('window attention (window_block_indexes) needs '
+                                 'with_cls_token=False: a class token cannot be split '
+                                 "into windows (use out_type='featmap' as ViTDet does)")
+        if window_rope_coords not in ('local', 'global'):
+            raise ValueError("window_rope_coords must be 'local' or 'global', got "
+                             f'{window_rope_coords!r}')
+        self.window_size = window_size
+        self.window_block_indexes = window_block_indexes
+        self.window_rope_coords = window_rope_coords
         self.img_size = to_2tuple(img_size)
         self.patch_size = patch_size
         self.out_type = out_type
@@ -149,6 +174,10 @@ class VisionLLaMA(BaseBackbone):
             self.embed_dims // self.num_heads, rope_type=rope_type, theta=rope_theta,
             anchor_grid=tuple(rope_anchor or self.patch_resolution),
             ntk_alpha=ntk_alpha)
+        # window-local coordinates are never rescaled (release ViTDet)
+        self.window_rope = RotaryEmbedding2D(
+            self.embed_dims // self.num_heads, '1d' if rope_type == '1d' else '2d',
+            theta=rope_theta)
 
         if layer_scale_init_value is None:
             layer_scale_init_value = self.arch_settings.get('layer_scale_init_value', 0.)
@@ -166,7 +195,10 @@ class VisionLLaMA(BaseBackbone):
                 ffn_bias=self.arch_settings.get('ffn_bias', False),
                 layer_scale_init_value=layer_scale_init_value,
                 drop_path_rate=drop_path_rates[i], attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate, norm_eps=norm_eps)
+                drop_rate=drop_rate, norm_eps=norm_eps,
+                attn=LocallyGroupedAttention(
+                    self.embed_dims, self.num_heads, window_size, qkv_bias,
+                    attn_drop_rate, drop_rate) if i in window_block_indexes else None)
             for i in range(self.num_layers)
         ])
         self.final_norm = final_norm
@@ -242,15 +274,27 @@ class VisionLLaMA(BaseBackbone):
             x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1)
         return self.drop_after_embed(x), grid_hw
 
+    def window_tables(self, grid_hw: Tuple[int, int], device: torch.device):
+        """RoPE tables of the windowed blocks (see ``window_rope_coords``)."""
+        ws = self.window_size
+        if self.window_rope_coords == 'local':
+            return self.window_rope.grid_tables(ws, ws, device)
+        return self.rope.cached_tables(
+            ('windows', ws), lambda: window_coords(*grid_hw, ws, device), grid_hw,
+            device)
+
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         x, grid_hw = self.embed(x)
         rope = self.rope.grid_tables(*grid_hw, x.device, self.cls_coord(grid_hw))
+        window_args = (grid_hw, self.window_tables(grid_hw, x.device)) \
+            if self.window_block_indexes else None
         outs = []
         for i, layer in enumerate(self.layers):
+            args = window_args if i in self.window_block_indexes else (rope,)
             if self.with_cp and self.training and x.requires_grad:
-                x = checkpoint(layer, x, rope, use_reentrant=False)
+                x = checkpoint(layer, x, *args, use_reentrant=False)
             else:
-                x = layer(x, rope)
+                x = layer(x, *args)
             if i == self.num_layers - 1 and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:

@@ -2,13 +2,14 @@
 from .attention import RoPEAttention, rope_attention
 from .llama_block import VisionLLaMABlock, swiglu_hidden_dims
 from .window_attention import (GSA_KEY_COORDS, GlobalSubsampledAttention,
-                               LocallyGroupedAttention, gsa_key_coords)
+                               LocallyGroupedAttention, gsa_key_coords,
+                               window_coords)
 from .rope import (ROPE_TYPES, RotaryEmbedding2D, apply_rope, grid_coords,
                    rotate_pairs)
 
 __all__ = [
     'GSA_KEY_COORDS', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
-    'gsa_key_coords', 'ROPE_TYPES', 'RotaryEmbedding2D', 'RoPEAttention', 'VisionLLaMABlock',
+    'gsa_key_coords', 'window_coords', 'ROPE_TYPES', 'RotaryEmbedding2D', 'RoPEAttention', 'VisionLLaMABlock',
     'apply_rope', 'grid_coords', 'rope_attention', 'rotate_pairs',
     'swiglu_hidden_dims'
 ]

@@ -58,8 +58,10 @@ class LocallyGroupedAttention(nn.Module):
 
     The map is zero-padded bottom/right to a multiple of ``ws``; padded keys are
     masked out (``mask_padding=True``, as mmseg's Twins) or attended like the released
-    code does (``False``). All windows go through one SDPA call; RoPE uses
-    window-local coordinates ``0 .. ws-1``. Keys: ``qkv``, ``proj``.
+    code does (``False``). All windows go through one SDPA call. ``rope`` holds tables
+    of one window ``(1, ws*ws, Hc)`` (window-local coordinates ``0 .. ws-1``, Twins /
+    the pyramid) or one per window ``(nW, ws*ws, Hc)`` (e.g. global coordinates, ViTDet
+    blocks of the plain backbone). Keys: ``qkv``, ``proj``.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, window_size: int = 7,
@@ -103,6 +105,8 @@ class LocallyGroupedAttention(nn.Module):
         windows = windows.reshape(batch * nh * nw, ws * ws, channels)
         qkv = self.qkv(windows).reshape(-1, ws * ws, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        if rope is not None and rope[0].shape[0] not in (1, q.shape[0]):
+            rope = tuple(t.repeat(batch, 1, 1) for t in rope)  # per-window tables
         mask = None
         if self.mask_padding and (pad_b or pad_r):
             mask = self.padding_mask(hw, (hp, wp), x.device).repeat(batch, 1, 1, 1)
@@ -111,6 +115,22 @@ class LocallyGroupedAttention(nn.Module):
         out = out.reshape(batch, nh, nw, ws, ws, channels).transpose(2, 3)
         out = out.reshape(batch, hp, wp, channels)[:, :height, :width]
         return self.proj_drop(self.proj(out.reshape(batch, height * width, channels)))
+
+
+def window_coords(height: int, width: int, window_size: int,
+                  device: Optional[torch.device] = None) -> Tensor:
+    """Global ``(x, y)`` coordinates grouped by window: ``(nW, ws*ws, 2)``.
+
+    The grid is extended bottom/right to a multiple of ``window_size`` (the padded
+    positions continue the grid) and cut into windows in LSA's order.
+    """
+    ws = window_size
+    hp, wp = height + (-height) % ws, width + (-width) % ws
+    ys, xs = torch.meshgrid(torch.arange(hp, device=device, dtype=torch.float32),
+                            torch.arange(wp, device=device, dtype=torch.float32),
+                            indexing='ij')
+    coords = torch.stack((xs, ys), dim=-1).reshape(hp // ws, ws, wp // ws, ws, 2)
+    return coords.transpose(1, 2).reshape(-1, ws * ws, 2)
 
 
 class GlobalSubsampledAttention(nn.Module):

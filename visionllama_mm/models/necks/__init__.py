@@ -1,0 +1,3 @@
+from .simple_fpn import LN2d, SimpleFPN
+
+__all__ = ['LN2d', 'SimpleFPN']

@@ -1,0 +1,3 @@
+from .mae_vision_llama import MAEVisionLLaMA
+
+__all__ = ['MAEVisionLLaMA']

@@ -1,0 +1,113 @@
+"""VisionLLaMA encoder for mmpretrain's ``MAE`` algorithm (arXiv 2403.00522, Sec. 4.3)."""
+from typing import Optional, Tuple, Union
+
+import torch
+from mmengine.model.weight_init import trunc_normal_
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from ...registry import MODELS
+from ..backbones.vision_llama import VisionLLaMA
+from ..layers import grid_coords
+
+
+@MODELS.register_module()
+class MAEVisionLLaMA(VisionLLaMA):
+    """Masked-autoencoder encoder with 2D RoPE, a drop-in for mmpretrain's ``MAEViT``.
+
+    Used with mmpretrain's ``MAE``, ``MAEPretrainDecoder`` and
+    ``MAEPretrainHead(norm_pix=True)``. :meth:`random_masking` shuffles the patch
+    tokens **and their RoPE coordinates** with the same per-sample ``ids_keep``, so each
+    visible token is rotated by its true position (a table per sample, not a shared
+    one). ``forward(x, mask=True)`` returns ``(latent, mask, ids_restore)`` like
+    ``MAEViT``: ``latent`` ``(B, 1 + L_keep, C)`` with the class token first (the
+    standard decoder expects it), ``mask`` ``(B, L)`` (1 = removed), ``ids_restore``
+    ``(B, L)``. ``mask=None``/``False`` is the plain :class:`VisionLLaMA` forward.
+
+    Args:
+        arch: as :class:`VisionLLaMA`; defaults to ``'b-mae'`` (the MAE release).
+        mask_ratio: fraction of patches removed. Defaults to 0.75.
+        cls_token_in_blocks: ``False`` (default, the release): the blocks see only the
+            visible patches and the class token is prepended before the final norm;
+            ``True``: the class token goes through the blocks at its RoPE coordinate.
+        out_type: output of the unmasked forward; defaults to ``'raw'`` as MAEViT.
+        **kwargs: the other :class:`VisionLLaMA` arguments.
+    """
+
+    def __init__(self, arch: Union[str, dict] = 'b-mae', mask_ratio: float = 0.75,
+                 cls_token_in_blocks: bool = False, out_type: str = 'raw',
+                 **kwargs) -> None:
+        kwargs.setdefault('with_cls_token', True)
+        if not kwargs['with_cls_token']:
+            raise ValueError('MAEVisionLLaMA needs with_cls_token=True: '
+                             'MAEPretrainDecoder treats the first token as the class '
+                             'token')
+        super().__init__(arch=arch, out_type=out_type, **kwargs)
+        if not 0 <= mask_ratio < 1:
+            raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
+        self.mask_ratio = mask_ratio
+        self.cls_token_in_blocks = cls_token_in_blocks
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+            return
+        weight = self.patch_embed.projection.weight.data  # as MAEViT
+        torch.nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+        trunc_normal_(self.cls_token, std=.02)
+
+    def random_masking(self, x: Tensor, mask_ratio: float = 0.75,
+                       coords: Optional[Tensor] = None
+                       ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
+        """Keep a random ``1 - mask_ratio`` of the tokens of each sample.
+
+        Args:
+            x: patch tokens ``(B, L, C)``.
+            mask_ratio: fraction to remove.
+            coords: their RoPE coordinates ``(1 or B, L, 2)``, gathered alongside.
+
+        Returns:
+            ``(x_masked, mask, ids_restore, coords_kept)`` — the first three exactly as
+            mmpretrain's ``MAEViT.random_masking``.
+        """
+        batch, length, dims = x.shape
+        len_keep = int(length * (1 - mask_ratio))
+        noise = torch.rand(batch, length, device=x.device)
+        ids_shuffle = torch.argsort(noise, dim=1)
+        ids_restore = torch.argsort(ids_shuffle, dim=1)
+        ids_keep = ids_shuffle[:, :len_keep]
+        x_masked = torch.gather(x, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dims))
+        mask = torch.ones(batch, length, device=x.device)
+        mask[:, :len_keep] = 0
+        mask = torch.gather(mask, 1, ids_restore)
+        coords_kept = None
+        if coords is not None:
+            coords_kept = torch.gather(coords.expand(batch, -1, -1), 1,
+                                       ids_keep.unsqueeze(-1).expand(-1, -1, 2))
+        return x_masked, mask, ids_restore, coords_kept
+
+    def forward(self, x: Tensor, mask: Optional[bool] = True):
+        if mask is None or mask is False:
+            return super().forward(x)
+        batch = x.shape[0]
+        tokens, grid_hw = self.patch_embed(x)
+        coords = grid_coords(*grid_hw, tokens.device)
+        tokens, mask, ids_restore, coords = self.random_masking(
+            tokens, self.mask_ratio, coords)
+        cls = self.cls_token.expand(batch, -1, -1)
+        if self.cls_token_in_blocks:
+            cls_coord = torch.tensor(self.cls_coord(grid_hw), device=tokens.device)
+            coords = torch.cat((cls_coord.expand(batch, 1, 2), coords), dim=1)
+            tokens = torch.cat((cls, tokens), dim=1)
+        tokens = self.drop_after_embed(tokens)
+        rope = self.rope(coords, grid_hw)  # per sample: (B, N, Hc)
+        for layer in self.layers:
+            if self.with_cp and self.training and tokens.requires_grad:
+                tokens = checkpoint(layer, tokens, rope, use_reentrant=False)
+            else:
+                tokens = layer(tokens, rope)
+        if not self.cls_token_in_blocks:
+            tokens = torch.cat((cls, tokens), dim=1)
+        if self.final_norm:
+            tokens = self.ln1(tokens)
+        return tokens, mask, ids_restore
