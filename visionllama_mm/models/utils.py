@@ -24,3 +24,39 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]],
                              f'{-num_layers}..{num_layers - 1} for {num_layers} layers')
         resolved.append(index % num_layers)
     return resolved
+
+
+def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
+    """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` with a report.
+
+    Loads weights-only (see :mod:`visionllama_mm.compat`), keeps the keys under
+    ``prefix`` (stripped), and loads them non-strictly, logging missing and unexpected
+    keys. A file with **no** key in common with the module is an error naming the file
+    and an example of the keys expected, never a silent random init.
+    """
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    path = init_cfg['checkpoint']
+    prefix = init_cfg.get('prefix', '') or ''
+    checkpoint = _load_checkpoint(path, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    own = module.state_dict()
+    matching = [k for k in state if k in own]
+    if not matching:
+        raise ValueError(
+            f'pretrained checkpoint {path} has no key in common with '
+            f'{type(module).__name__} (prefix={prefix!r}): it holds e.g. '
+            f'{list(state)[:3]}, the model expects e.g. {list(own)[:3]}. Convert it '
+            'with tools/model_converters/ or fix init_cfg.prefix.')
+    mismatched = [k for k in matching if state[k].shape != own[k].shape]
+    if mismatched:
+        raise ValueError(f'pretrained checkpoint {path}: shape mismatch for '
+                         f'{mismatched[:5]} (e.g. {tuple(state[mismatched[0]].shape)} vs '
+                         f'{tuple(own[mismatched[0]].shape)})')
+    result = module.load_state_dict(state, strict=False)
+    print_log(f'{type(module).__name__}: loaded {len(matching)}/{len(own)} tensors '
+              f'from {path}; missing keys: {result.missing_keys or "none"}; '
+              f'unexpected keys: {result.unexpected_keys or "none"}', logger='current')

@@ -165,3 +165,25 @@ def test_compiles_fullgraph_forward_and_backward():
         out = compiled(x)[0]
         assert torch.allclose(out, model(x)[0], atol=1e-5)
         out.sum().backward()
+
+
+def test_pretrained_without_matching_keys_is_an_error(tmp_path):
+    ckpt = tmp_path / 'other.pth'
+    torch.save({'state_dict': {'backbone.stem.conv.weight': torch.zeros(1)}}, ckpt)
+    model = VisionLLaMA(arch=TINY, img_size=32, patch_size=8,
+                        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                                      prefix='backbone.'))
+    with pytest.raises(ValueError, match=f'{ckpt} has no key in common'):
+        model.init_weights()
+
+
+def test_pretrained_shape_mismatch_is_an_error(tmp_path):
+    ckpt = tmp_path / 'wide.pth'
+    wide = VisionLLaMA(arch=dict(TINY, embed_dims=64), img_size=32, patch_size=8)
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in wide.state_dict().items()}},
+               ckpt)
+    model = VisionLLaMA(arch=TINY, img_size=32, patch_size=8,
+                        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
+                                      prefix='backbone.'))
+    with pytest.raises(ValueError, match='shape mismatch'):
+        model.init_weights()

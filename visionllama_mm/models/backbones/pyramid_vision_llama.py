@@ -14,7 +14,7 @@ from ...registry import MODELS
 from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, VisionLLaMABlock,
                       gsa_key_coords, swiglu_hidden_dims)
-from ..utils import normalize_out_indices
+from ..utils import load_pretrained, normalize_out_indices
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -227,9 +227,11 @@ class PyramidVisionLLaMA(BaseBackbone):
         return dict(arch)
 
     def init_weights(self) -> None:
-        super().init_weights()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained(self, self.init_cfg)
+            self._is_init = True
             return
+        super().init_weights()
         for module in self.modules():  # as Twins / the release
             if isinstance(module, nn.Linear):
                 trunc_normal_(module.weight, std=.02)

@@ -12,7 +12,7 @@ from torch.utils.checkpoint import checkpoint
 from ...registry import MODELS
 from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       VisionLLaMABlock, swiglu_hidden_dims, window_coords)
-from ..utils import normalize_out_indices, to_2tuple
+from ..utils import load_pretrained, normalize_out_indices, to_2tuple
 
 
 def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
@@ -225,9 +225,11 @@ class VisionLLaMA(BaseBackbone):
         return dict(arch)
 
     def init_weights(self) -> None:
-        super().init_weights()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained(self, self.init_cfg)
+            self._is_init = True
             return
+        super().init_weights()
         if self.with_cls_token:
             trunc_normal_(self.cls_token, std=.02)
         for module in self.layers.modules():

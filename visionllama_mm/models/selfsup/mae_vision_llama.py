@@ -50,7 +50,7 @@ class MAEVisionLLaMA(VisionLLaMA):
 
     def init_weights(self) -> None:
         super().init_weights()
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             return
         weight = self.patch_embed.projection.weight.data  # as MAEViT
         torch.nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
