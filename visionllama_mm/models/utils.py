@@ -1,5 +1,5 @@
 """Small argument helpers shared by the backbones."""
-from typing import List, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 
 def to_2tuple(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -60,3 +60,31 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     print_log(f'{type(module).__name__}: loaded {len(matching)}/{len(own)} tensors '
               f'from {path}; missing keys: {result.missing_keys or "none"}; '
               f'unexpected keys: {result.unexpected_keys or "none"}', logger='current')
+
+
+def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
+               essential_keys: Sequence[str]) -> Dict:
+    """A copy of ``zoo[arch]`` or of a custom arch dict; errors list the choices."""
+    if isinstance(arch, str):
+        key = arch.lower()
+        if key not in zoo:
+            raise ValueError(f'arch {arch!r} is not one of {sorted(zoo)} (or pass a dict)')
+        return dict(zoo[key])
+    if not isinstance(arch, dict):
+        raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
+    missing = [k for k in essential_keys if k not in arch]
+    if missing:
+        raise ValueError(f'custom arch dict misses keys {missing}; it needs '
+                         f'{list(essential_keys)}')
+    return dict(arch)
+
+
+def init_from_pretrained(module) -> bool:
+    """Load ``module.init_cfg`` if it is a ``Pretrained`` one (see
+    :func:`load_pretrained`); returns whether it was."""
+    init_cfg = module.init_cfg
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        load_pretrained(module, init_cfg)
+        module._is_init = True
+        return True
+    return False

@@ -14,7 +14,7 @@ from ...registry import MODELS
 from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, VisionLLaMABlock,
                       gsa_key_coords, swiglu_hidden_dims)
-from ..utils import load_pretrained, normalize_out_indices
+from ..utils import init_from_pretrained, normalize_out_indices, parse_arch
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -135,7 +135,7 @@ class PyramidVisionLLaMA(BaseBackbone):
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
         super().__init__(init_cfg)
-        settings = self._parse_arch(arch)
+        settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
         self.embed_dims: List[int] = list(settings['embed_dims'])
         self.depths: List[int] = list(settings['depths'])
         self.num_heads: List[int] = list(settings['num_heads'])
@@ -211,25 +211,8 @@ class PyramidVisionLLaMA(BaseBackbone):
             self.norm = nn.LayerNorm(self.embed_dims[-1], eps=norm_eps)
         self._freeze_stages()
 
-    def _parse_arch(self, arch: Union[str, Dict]) -> Dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in self.arch_zoo:
-                raise ValueError(f'arch {arch!r} is not one of '
-                                 f'{sorted(self.arch_zoo)} (or pass a dict)')
-            return dict(self.arch_zoo[key])
-        if not isinstance(arch, dict):
-            raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-        missing = [k for k in self.ESSENTIAL_KEYS if k not in arch]
-        if missing:
-            raise ValueError(f'custom arch dict misses keys {missing}; it needs '
-                             f'{list(self.ESSENTIAL_KEYS)}')
-        return dict(arch)
-
     def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained(self, self.init_cfg)
-            self._is_init = True
+        if init_from_pretrained(self):
             return
         super().init_weights()
         for module in self.modules():  # as Twins / the release

@@ -12,7 +12,8 @@ from torch.utils.checkpoint import checkpoint
 from ...registry import MODELS
 from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       VisionLLaMABlock, swiglu_hidden_dims, window_coords)
-from ..utils import load_pretrained, normalize_out_indices, to_2tuple
+from ..utils import (init_from_pretrained, normalize_out_indices, parse_arch,
+                     to_2tuple)
 
 
 def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
@@ -119,7 +120,7 @@ class VisionLLaMA(BaseBackbone):
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
         super().__init__(init_cfg)
-        self.arch_settings = self._parse_arch(arch)
+        self.arch_settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.num_heads = self.arch_settings['num_heads']
@@ -208,26 +209,8 @@ class VisionLLaMA(BaseBackbone):
             self.ln2 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
         self._freeze_stages()
 
-    # ----------------------------------------------------------------- construction
-    def _parse_arch(self, arch: Union[str, Dict]) -> Dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in self.arch_zoo:
-                raise ValueError(f'arch {arch!r} is not one of '
-                                 f'{sorted(self.arch_zoo)} (or pass a dict)')
-            return dict(self.arch_zoo[key])
-        if not isinstance(arch, dict):
-            raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
-        missing = [k for k in self.ESSENTIAL_KEYS if k not in arch]
-        if missing:
-            raise ValueError(f'custom arch dict misses keys {missing}; it needs '
-                             f'{list(self.ESSENTIAL_KEYS)}')
-        return dict(arch)
-
     def init_weights(self) -> None:
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained(self, self.init_cfg)
-            self._is_init = True
+        if init_from_pretrained(self):
             return
         super().init_weights()
         if self.with_cls_token:
