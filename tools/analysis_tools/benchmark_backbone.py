@@ -23,8 +23,6 @@ Prints a Markdown table and writes JSON (``--out``).
 import argparse
 import json
 import platform
-import statistics
-import time
 from contextlib import nullcontext
 from typing import Callable, Dict, List, Tuple
 
@@ -34,6 +32,7 @@ from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from torch.utils.flop_counter import FlopCounterMode
 
 import visionllama_mm  # noqa: F401  (registers the backbones)
+from visionllama_mm.apis import median_seconds
 
 
 def parse_args() -> argparse.Namespace:
@@ -90,21 +89,6 @@ def build_reference(model: torch.nn.Module, cfg: Dict) -> Tuple[str, torch.nn.Mo
         arch=dict(embed_dims=dims, num_layers=model.num_layers,
                   num_heads=model.num_heads, feedforward_channels=4 * dims),
         out_type='cls_token'))
-
-
-def median_seconds(step: Callable[[], None], warmup: int, repeats: int,
-                   device: str) -> float:
-    times: List[float] = []
-    for i in range(warmup + repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def measure(name: str, model: torch.nn.Module, args: argparse.Namespace) -> Dict:
