@@ -1,0 +1,10 @@
+# Mask R-CNN + FPN + Pyramid VisionLLaMA-L on COCO, 1x: the S config (mmdet's
+# recipe) with arch 'l'. Pretrained weights: see mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py.
+_base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py']
+
+checkpoint = 'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth'
+model = dict(
+    backbone=dict(
+        arch='l',
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(in_channels=[128, 256, 512, 1024]))

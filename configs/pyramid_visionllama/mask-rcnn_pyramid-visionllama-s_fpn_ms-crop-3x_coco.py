@@ -1,0 +1,28 @@
+# Mask R-CNN + FPN + Pyramid VisionLLaMA-S on COCO, 3x (36 epochs) with multi-scale
+# training and random crops (the DETR-style augmentation of mmdet's own Swin
+# ms-crop-3x config, inherited: AdamW lr 1e-4, wd 0.05, steps at 27 and 33, batch
+# 8 x 2) with the backbone replaced. Pretrained weights: see the 1x config.
+_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py']
+custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+
+checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'
+model = dict(
+    backbone=dict(
+        _delete_=True,  # the base's Swin dict has keys PyramidVisionLLaMA does not take
+        type='PyramidVisionLLaMA',
+        arch='s',
+        out_indices=(0, 1, 2, 3),
+        out_type='featmap',
+        norm_after_stage=True,
+        rope_type='as2d',  # AS2DRoPE anchored at the 14x14 pretraining grid
+        drop_path_rate=0.2,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(in_channels=[64, 128, 256, 512]))
+
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-4, weight_decay=0.05),
+    paramwise_cfg=dict(custom_keys={  # as the 1x config
+        '.ln1': dict(decay_mult=0.),
+        '.ln2': dict(decay_mult=0.),
+        '.gamma': dict(decay_mult=0.),
+    }))

@@ -1,0 +1,11 @@
+# UperNet + Pyramid VisionLLaMA-L on ADE20K 512x512, 160k: the S config (mmseg's Twins-SVT
+# UperNet recipe) with arch 'l'. Pretrained weights: see the S config.
+_base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
+
+checkpoint = 'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth'
+model = dict(
+    backbone=dict(
+        arch='l',
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    decode_head=dict(in_channels=[128, 256, 512, 1024]),
+    auxiliary_head=dict(in_channels=512))
