@@ -3,9 +3,10 @@
 Every class is registered once, in the package's own registries below (scope
 ``visionllama_mm``, children of mmengine's root registries). :func:`register_all`
 then copies each entry into the ``MODELS``, ``OPTIM_WRAPPER_CONSTRUCTORS``,
-``OPTIMIZERS`` and ``PARAM_SCHEDULERS`` registries of **mmpretrain**, **mmseg** and
-**mmdet**, so a config with ``default_scope='mmseg'`` (or ``'mmdet'``, ``'mmpretrain'``)
-can say ``backbone=dict(type='VisionLLaMA', ...)``. A downstream package that is not
+``OPTIMIZERS``, ``PARAM_SCHEDULERS`` and ``HOOKS`` registries of **mmpretrain**,
+**mmseg** and **mmdet**, so a config with ``default_scope='mmseg'`` (or ``'mmdet'``,
+``'mmpretrain'``) can say ``backbone=dict(type='VisionLLaMA', ...)`` or
+``custom_hooks=[dict(type='SaveWeightsHook')]``. A downstream package that is not
 installed is skipped with a debug log line.
 """
 import importlib
@@ -13,6 +14,7 @@ import logging
 from typing import Dict, List
 
 from mmengine.logging import print_log
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -29,6 +31,8 @@ OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
                       scope='visionllama_mm', locations=['visionllama_mm.engine'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             scope='visionllama_mm', locations=['visionllama_mm.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='visionllama_mm',
+                 locations=['visionllama_mm.engine'])
 
 #: Downstream OpenMMLab packages whose registries receive our classes.
 DOWNSTREAM_SCOPES = ('mmpretrain', 'mmseg', 'mmdet')
@@ -37,6 +41,7 @@ _KINDS = {
     'OPTIM_WRAPPER_CONSTRUCTORS': OPTIM_WRAPPER_CONSTRUCTORS,
     'OPTIMIZERS': OPTIMIZERS,
     'PARAM_SCHEDULERS': PARAM_SCHEDULERS,
+    'HOOKS': HOOKS,
 }
 
 

@@ -1,2 +1,3 @@
-"""Engine parts (optimizer constructors, schedulers) registered in every scope."""
+"""Engine parts (optimizer constructors, schedulers, hooks) registered in every scope."""
+from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403

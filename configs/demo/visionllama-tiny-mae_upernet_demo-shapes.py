@@ -1,0 +1,97 @@
+# UperNet + the MAE-pretrained tiny plain VisionLLaMA on the bundled demo shapes
+# (data/demo/ade, ADE20K layout, 128x128, 80 training / 20 validation images; classes
+# background, circle, square, triangle). First run the MAE demo, then:
+#   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
+#   python tools/train.py configs/demo/visionllama-tiny-mae_upernet_demo-shapes.py
+# The full recipe (configs/mae_visionllama/upernet, itself mmseg's MAE UperNet) is
+# inherited: 4 blocks -> Feature2Pyramid (4/2/1/0.5) -> UPerHead + FCN auxiliary head,
+# AS2DRoPE anchored at the pretraining grid, layer decay through our constructor, weights
+# from the MAE run's weights.pth. Sizes, data, learning rate and schedule are the demo's;
+# images are resized to 64 px (a 16x16 patch grid; the pretraining grid was 8x8) to keep
+# the stride-1 pyramid level small on the CPU.
+_base_ = ['../mae_visionllama/upernet/'
+          'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py']
+
+classes = ('background', 'circle', 'square', 'triangle')
+palette = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
+crop_size = (64, 64)
+checkpoint = 'work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth'
+norm_cfg = dict(type='BN', requires_grad=True)  # single process on CPU: no SyncBN
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        _delete_=True,
+        type='VisionLLaMA',
+        # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
+        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
+                  ffn_bias=True),
+        img_size=crop_size,
+        patch_size=4,
+        out_indices=[0, 1, 2, 3],
+        with_cls_token=False,
+        out_type='featmap',
+        final_norm=False,
+        rope_type='as2d',
+        rope_anchor=(8, 8),  # the 32 px / patch 4 pretraining grid
+        drop_path_rate=0.05,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(embed_dim=64, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=[64, 64, 64, 64], channels=48, pool_scales=(1, 2, 4),
+                     dropout_ratio=0.0, num_classes=len(classes), norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=64, channels=32, dropout_ratio=0.0,
+                        num_classes=len(classes), norm_cfg=norm_cfg),
+    test_cfg=dict(mode='whole'))
+
+# ADE20KDataset refuses class names outside its 150 classes, so the same layout is read
+# by its parent BaseSegDataset with the demo's classes (0 = unlabelled -> 255).
+dataset = dict(
+    type='BaseSegDataset',
+    img_suffix='.jpg',
+    seg_map_suffix='.png',
+    data_root='data/demo/ade',
+    metainfo=dict(classes=classes, palette=palette),
+    reduce_zero_label=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.75, 1.5), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(**dataset, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(**dataset, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# the shapes are told apart (not just found) only after several hundred iterations
+max_iters = 1000
+optim_wrapper = dict(
+    type='OptimWrapper',  # the full config's AmpOptimWrapper refuses the CPU
+    _delete_=True,
+    constructor='LayerDecayOptimWrapperConstructor',
+    optimizer=dict(type='AdamW', lr=5e-3, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(layer_decay_rate=0.75, flat_decay_mult=0.0),
+    clip_grad=dict(max_norm=5.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100,
+         end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=250)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
+                    max_keep_ckpts=1),
+    visualization=dict(type='SegVisualizationHook', draw=False))
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)

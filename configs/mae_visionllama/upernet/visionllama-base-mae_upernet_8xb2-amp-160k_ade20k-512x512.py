@@ -1,0 +1,41 @@
+# UperNet + MAE-pretrained plain VisionLLaMA-B on ADE20K, 512x512, 160k iterations
+# (paper: 49.0 mIoU after the 800e MAE run, 50.2 after 1600e; ViT-B 48.1).
+# mmseg's MAE ViT-B UperNet recipe is inherited: blocks 3/5/7/11 -> Feature2Pyramid
+# (rescales 4/2/1/0.5) -> UPerHead (768 channels) + FCN auxiliary head, AdamW lr 1e-4,
+# betas (0.9, 0.999), wd 0.05, layer decay 0.65, 1500 warmup iterations + poly,
+# 8 x 2 images, slide inference 512/341.
+# The backbone is VisionLLaMA 'b-mae' without class token, its RoPE anchored at the
+# 14x14 grid of the 224 px pretraining (AS2DRoPE: the 32x32 grid of a 512 crop maps onto
+# the pretraining coordinate range, nothing is interpolated). Pretrained weights: the MAE
+# run's weights.pth (SaveWeightsHook), loaded by the backbone's init_cfg.
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+
+checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'
+model = dict(
+    pretrained=None,  # the base names an MAE ViT file here; ours is in init_cfg
+    backbone=dict(
+        _delete_=True,
+        type='VisionLLaMA',
+        arch='b-mae',
+        img_size=512,
+        patch_size=16,
+        out_indices=[3, 5, 7, 11],
+        with_cls_token=False,
+        out_type='featmap',
+        final_norm=False,
+        rope_type='as2d',
+        rope_anchor=(14, 14),
+        drop_path_rate=0.1,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))
+
+# mmseg's base asks for AMP only through the legacy `fp16` key, which mmseg 1.x / mmengine
+# ignore; AmpOptimWrapper makes the config's "amp" true (GPU only). Layer decay through
+# LayerDecayOptimWrapperConstructor (mmseg's LayerDecayOptimizerConstructor only knows
+# BEiT / MAE / ConvNeXt class names); flat_decay_mult=0 keeps 1-D parameters (norms,
+# biases) free of weight decay as mmseg's constructor does.
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    constructor='LayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.65, flat_decay_mult=0.0))
