@@ -94,4 +94,7 @@ default_hooks = dict(
                     max_keep_ckpts=1),
     visualization=dict(type='SegVisualizationHook', draw=False))
 env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
+# With seed 0 this run stays on a plateau where every shape is called a circle (mIoU
+# 31.7 after 1000 iterations, the same from a random init); seed 1 leaves it by
+# iteration 500 (mIoU ~44-47). Telling the shapes apart per pixel is the slow part.
+randomness = dict(seed=1)
