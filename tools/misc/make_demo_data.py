@@ -178,7 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     make_imagenet(out / 'imagenet', args.seed, {'train': 600, 'val': 100})
-    make_ade(out / 'ade', args.seed, {'training': 80, 'validation': 20})
+    make_ade(out / 'ade', args.seed, {'training': 400, 'validation': 50})
     make_coco(out / 'coco', args.seed, {'train2017': 80, 'val2017': 20})
     print(f'Wrote synthetic shapes demo data to {out} (seed {args.seed}):')
     for sub in ('imagenet', 'ade', 'coco'):
