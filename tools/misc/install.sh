@@ -9,7 +9,7 @@
 #      $VLLAMA_CACHE/torch-<version>/ so later installs take seconds. The cache is keyed
 #      by torch version because pip's own cache is not.
 #   3. mmengine / mmpretrain / mmsegmentation / mmdet and friends (requirements/runtime.txt).
-#   4. this package in editable mode, plus the test requirements.
+#   4. this package in editable mode, plus the test requirements (timm with --no-deps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
@@ -69,7 +69,13 @@ fi
 
 if ! have pytest || ! (cd / && $PY -c "import visionllama_mm, os, sys; sys.exit(os.path.realpath(visionllama_mm.__file__) != os.path.realpath('$REPO/visionllama_mm/__init__.py'))") >/dev/null 2>&1; then
   echo "[install] visionllama_mm (editable) + test requirements"
-  $PIP install -r requirements/tests.txt
+  $PIP install -r <(grep -v '^timm==' requirements/tests.txt)
   $PIP install --no-deps --no-build-isolation -e .
+fi
+
+if ! $PY -c "import timm, sys; sys.exit(timm.__version__ != '$(grep '^timm==' requirements/tests.txt | cut -d= -f3)')" >/dev/null 2>&1; then
+  # --no-deps: timm's torch requirement is unpinned, but its hub extras are not needed
+  echo "[install] timm (test reference, --no-deps)"
+  $PIP install --no-deps "$(grep '^timm==' requirements/tests.txt)"
 fi
 echo "[install] done: torch $TORCH_VER, $($PY -c 'import mmcv, mmengine, mmpretrain, mmseg, mmdet; print("mmcv", mmcv.__version__, "mmengine", mmengine.__version__, "mmpretrain", mmpretrain.__version__, "mmseg", mmseg.__version__, "mmdet", mmdet.__version__)')"

@@ -3,3 +3,5 @@ from . import backbones, layers, necks, selfsup  # noqa: F401
 from .backbones import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
+from . import heads  # noqa: F401,E402
+from .heads import *  # noqa: F401,F403,E402

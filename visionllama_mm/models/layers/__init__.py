@@ -13,3 +13,10 @@ __all__ = [
     'apply_rope', 'grid_coords', 'rope_attention', 'rotate_pairs',
     'swiglu_hidden_dims'
 ]
+from .attention import prefix_causal_mask  # noqa: E402
+from .pos_embed import SinCosPosEmbed2D, sincos_pos_embed_2d  # noqa: E402
+
+__all__ += ['SinCosPosEmbed2D', 'prefix_causal_mask', 'sincos_pos_embed_2d']
+from .pooling import AttentionPooling, MultiheadAttentionPooling  # noqa: E402
+from .vit_block import GELUMLP, ViTBlock  # noqa: E402
+__all__ += ['AttentionPooling', 'MultiheadAttentionPooling', 'GELUMLP', 'ViTBlock']

@@ -7,6 +7,7 @@ PyTorch has them. Shapes: q ``(B, heads, Nq, Hc)``, k and v ``(B, heads, Nk, Hc)
 """
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -27,6 +28,29 @@ def rope_attention(q: Tensor, k: Tensor, v: Tensor,
                                          dropout_p=dropout_p)
     batch, heads, length, head_dim = out.shape
     return out.transpose(1, 2).reshape(batch, length, heads * head_dim)
+
+
+def prefix_causal_mask(prefix_len: Tensor, num_tokens: int) -> Tensor:
+    """Boolean prefix-LM mask for SDPA: ``(B, 1, N, N)``, True = may attend.
+
+    Token ``i`` of sample ``b`` sees token ``j`` iff ``j < prefix_len[b]`` (the prefix
+    is bidirectional) or ``j <= i`` (the rest is causal). Built in one vectorised step
+    for the whole batch; ``prefix_len`` ``0`` gives a plain causal mask and
+    ``prefix_len >= N`` full bidirectional attention. Every row keeps its diagonal, so
+    no query is left without keys.
+
+    Args:
+        prefix_len: integer tensor ``(B,)``.
+        num_tokens: sequence length ``N``.
+    """
+    if prefix_len.dim() != 1 or prefix_len.dtype.is_floating_point or \
+            prefix_len.dtype == torch.bool:
+        raise ValueError('prefix_len must be an integer tensor of shape (B,), got '
+                         f'{prefix_len.dtype} {tuple(prefix_len.shape)}')
+    positions = torch.arange(num_tokens, device=prefix_len.device)
+    causal = positions[None, :] <= positions[:, None]                   # (N, N): j <= i
+    prefix = positions[None, None, :] < prefix_len[:, None, None]       # (B, 1, N)
+    return (causal[None] | prefix)[:, None]                             # (B, 1, N, N)
 
 
 class RoPEAttention(nn.Module):

@@ -1,0 +1,39 @@
+# UperNet + AIM-600M on ADE20K, 512x512, 160k iterations.
+# mmseg's MAE ViT-B UperNet recipe is inherited (Feature2Pyramid rescales 4/2/1/0.5 ->
+# UPerHead + FCN auxiliary head, AdamW lr 1e-4, betas (0.9, 0.999), wd 0.05, 1500
+# warmup iterations + poly, 8 x 2 images, slide inference 512/341), with layer decay
+# 0.65 through LayerDecayOptimWrapperConstructor (mmseg's own constructor only knows
+# BEiT / MAE / ConvNeXt). The backbone is AIM '600m' (24 blocks of width 1536) returning
+# NCHW maps of blocks 5/11/17/23 (the 1/4 .. 4/4 depth points, as ViT-L's [7, 11, 15,
+# 23] spacing for 24 blocks is not the release's; there is no AIM segmentation release)
+# without the final norm. At patch 14 a 512 crop gives a 37x37 grid (518 px padded
+# bottom/right); the sin-cos position table is computed for that grid, nothing is
+# interpolated. Pretrained weights: the AIM pretraining run's weights.pth.
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+
+checkpoint = 'work_dirs/aim-600m-p14_8xb512-amp-cosine-800e_in1k/weights.pth'
+width = 1536
+model = dict(
+    pretrained=None,  # the base names an MAE ViT file here; ours is in init_cfg
+    backbone=dict(
+        _delete_=True,
+        type='AIM',
+        arch='600m',
+        img_size=512,
+        patch_size=14,
+        out_indices=[5, 11, 17, 23],
+        out_type='featmap',
+        final_norm=False,
+        drop_path_rate=0.1,
+        with_cp=False,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(embed_dim=width, rescales=[4, 2, 1, 0.5]),
+    decode_head=dict(in_channels=[width] * 4, channels=768),
+    auxiliary_head=dict(in_channels=width))
+
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
+    constructor='LayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.65, flat_decay_mult=0.0))

@@ -1,0 +1,42 @@
+# UperNet + ViT-G/14 on ADE20K, 512x512 crops, 160k iterations (no number in the paper:
+# an untuned transfer recipe). mmseg's MAE ViT UperNet recipe is inherited: four evenly
+# spaced blocks (12/24/36/48 -> out_indices 11/23/35/47) -> Feature2Pyramid (rescales
+# 4/2/1/0.5) -> UPerHead + FCN auxiliary head, AdamW lr 1e-4, wd 0.05, 1500 warmup
+# iterations + poly, 8 x 2 images, slide inference 512/341.
+# ViTG specifics: the 512 crop is zero-padded to 518 (37x37 patches of 14); the
+# position embedding of the 224 px model (16x16) is resized bicubically on the fly;
+# every map is resized to stride 16 (featmap_stride=16 -> 32x32) so that the pyramid
+# has the usual strides 4/8/16/32. Layer decay 0.9 over 48 blocks (our constructor,
+# ViTG.get_layer_depth), bf16 autocast, activation checkpointing.
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+
+checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'
+width = 1664
+model = dict(
+    pretrained=None,  # the base names an MAE ViT file here; ours is in init_cfg
+    backbone=dict(
+        _delete_=True,
+        type='ViTG',
+        arch='G',
+        img_size=224,
+        patch_size=14,
+        out_indices=[11, 23, 35, 47],
+        out_type='featmap',
+        featmap_stride=16,
+        final_norm=False,
+        drop_path_rate=0.2,
+        with_cp=True,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(embed_dim=width, rescales=[4, 2, 1, 0.5]),
+    decode_head=dict(in_channels=[width] * 4, channels=768),
+    auxiliary_head=dict(in_channels=width))
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
+    loss_scale=1.0,
+    constructor='LayerDecayOptimWrapperConstructor',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(layer_decay_rate=0.9, flat_decay_mult=0.0))

@@ -1,0 +1,50 @@
+# Linear probe of a frozen ViT-G/14 on ImageNet-1k. The representation is the paper's
+# "pre-logits": the MAP head's output of the pretrained model (out_type='map'), frozen
+# with the trunk (frozen_stages=48 freezes everything in the backbone, MAP included).
+# A BatchNorm without affine (ClsBatchNormNeck) standardises the 1664-d features before
+# the linear layer, as in MAE's linear probing; SGD + cosine, 90 epochs.
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+
+checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ViTG',
+        arch='G',
+        img_size=224,
+        patch_size=14,
+        out_type='map',
+        frozen_stages=48,
+        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    neck=dict(type='ClsBatchNormNeck', input_features=1664),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=1664,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.01)]))
+
+train_dataloader = dict(batch_size=128)
+val_dataloader = dict(batch_size=128)
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    dtype='bfloat16',
+    loss_scale=1.0,
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=0.))
+
+max_epochs = 90
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 5, by_epoch=True, begin=5,
+         end=max_epochs),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
+auto_scale_lr = dict(base_batch_size=1024)
