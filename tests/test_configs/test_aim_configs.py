@@ -24,6 +24,7 @@ PRETRAIN = CONFIG_DIR / 'aim-600m-p14_8xb512-amp-cosine-800e_in1k.py'
 PROBE = CONFIG_DIR / 'aim-600m-p14_attentive-probe_8xb128_in1k.py'
 UPERNET = CONFIG_DIR / 'upernet_aim-600m-p14_ade20k-512x512.py'
 DEMO = Path('configs/demo/aim-tiny-p4_pretrain_demo-shapes.py')
+PROBE_DEMO = Path('configs/demo/aim-tiny-p4_attentive-probe_demo-shapes.py')
 WEIGHTS = 'work_dirs/aim-600m-p14_8xb512-amp-cosine-800e_in1k/weights.pth'
 TRUNK_600M = 24 * (12 * 1536**2 + 4 * 1536) + 14 * 14 * 3 * 1536 + 5 * 1536
 # 24 blocks at width 24 (probe blocks 14..19 and UperNet blocks 5/11/17/23 exist)
@@ -211,3 +212,22 @@ def test_demo_config_runs_through_the_runner(tmp_path):
     assert runner.iter == 3
     weights = torch.load(tmp_path / 'weights.pth', weights_only=True)['state_dict']
     assert 'backbone.layers.3.ffn.fc2.weight' in weights and 'head.pred.weight' in weights
+
+    # the probe demo takes that weights.pth: every trunk tensor loads and stays frozen
+    probe = Config.fromfile(PROBE_DEMO)
+    assert probe.model.backbone.frozen_stages == 4
+    assert probe.model.head.type == 'AttentionPoolingClassifier'
+    probe.model.backbone.init_cfg.checkpoint = str(tmp_path / 'weights.pth')
+    probe.work_dir = str(tmp_path / 'probe')
+    probe.train_dataloader.batch_size = 8
+    probe.train_dataloader.dataset.indices = 24
+    probe.val_dataloader.dataset.indices = 8
+    probe.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
+    probe.param_scheduler = []
+    runner = Runner.from_cfg(probe)
+    runner.train()
+    trunk = {k[len('backbone.'):]: v for k, v in weights.items()
+             if k.startswith('backbone.')}
+    after = runner.model.backbone.state_dict()
+    assert after.keys() == trunk.keys()
+    assert all(torch.equal(after[k], trunk[k]) for k in trunk)

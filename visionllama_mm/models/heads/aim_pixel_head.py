@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import SinCosPosEmbed2D
+from ..layers import GELUMLP, SinCosPosEmbed2D
 
 
 def patchify(images: Tensor, patch_size: int) -> Tensor:
@@ -50,17 +50,15 @@ def next_patch_loss_mask(prefix_len: Tensor, num_patches: int) -> Tensor:
 
 
 class _ResidualMLP(nn.Module):
-    """``x + fc2(GELU(fc1(LN(x))))`` without biases."""
+    """``x + fc2(GELU(fc1(LN(x))))`` without biases (the package's :class:`GELUMLP`)."""
 
     def __init__(self, dims: int, hidden: int, norm_eps: float) -> None:
         super().__init__()
         self.ln = nn.LayerNorm(dims, eps=norm_eps)
-        self.fc1 = nn.Linear(dims, hidden, bias=False)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dims, bias=False)
+        self.mlp = GELUMLP(dims, hidden, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.fc2(self.act(self.fc1(self.ln(x))))
+        return x + self.mlp(self.ln(x))
 
 
 @MODELS.register_module()
