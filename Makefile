@@ -18,8 +18,10 @@ test: install  ## run the test suite
 demo-data:  ## regenerate the bundled demo data (deterministic)
 	$(PYTHON) tools/misc/make_demo_data.py --out data/demo
 
-benchmark: install  ## CPU backbone benchmark vs mmpretrain ViT-B/16
-	$(PYTHON) tools/analysis_tools/benchmark_backbone.py --device cpu
+benchmark: install  ## CPU: our backbones vs mmpretrain ViT-B/16 and mmseg Twins-SVT-S (GPU: tools/misc/gpu_bench.sh)
+	$(PYTHON) tools/analysis_tools/benchmark_vs_mm.py --device cpu
+	$(PYTHON) tools/analysis_tools/benchmark_vs_mm.py --device cpu --type PyramidVisionLLaMA \
+		--arch s --batch-size 4 --out work_dirs/benchmark_vs_mm_pyramid.json
 
 clean:
 	rm -rf work_dirs/*/ .pytest_cache

@@ -12,6 +12,8 @@ import visionllama_mm  # noqa: F401  (registers our models, checkpoint fix)
 from mmengine.config import Config, DictAction
 
 from visionllama_mm.apis import LaunchError, build_runner, prepare_train_config
+from visionllama_mm.compat import CheckpointLoadError
+from visionllama_mm.engine import NonFiniteLossError
 
 
 def parse_args() -> argparse.Namespace:
@@ -56,7 +58,11 @@ def main() -> None:
         runner = build_runner(cfg)
     except LaunchError as e:
         sys.exit(f'train.py: error: {e}')
-    runner.train()
+    try:
+        runner.train()
+    except (NonFiniteLossError, CheckpointLoadError) as e:
+        runner.logger.error(str(e))
+        sys.exit(f'train.py: error: {e}')
 
 
 if __name__ == '__main__':

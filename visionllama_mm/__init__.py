@@ -6,10 +6,12 @@ registers every class of the package in the mmpretrain, mmseg and mmdet registri
 """
 from . import compat  # noqa: F401  (must run before any checkpoint is loaded)
 from . import engine, models  # noqa: F401
+from .engine import checkpointing
 from .registry import register_all
 from .version import __version__
 
 compat.apply()
+checkpointing.apply()  # atomic checkpoint writes, resume fallback
 REGISTERED = register_all()
 
 __all__ = ['REGISTERED', '__version__']

@@ -1,7 +1,7 @@
 # A tiny VisionLLaMA classifier on the bundled demo shapes (data/demo/imagenet,
 # ImageNet on-disk layout, 3 classes, 32x32). Trains on 2 CPU cores in a few minutes:
 #   python tools/train.py configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py']
+_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')
@@ -28,36 +28,6 @@ model = dict(
         dict(type='TruncNormal', layer='Linear', std=.02),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
     ])
-
-data_preprocessor = dict(
-    num_classes=len(classes),
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='PackInputs'),
-]
-dataset = dict(type='ImageNet', data_root='data/demo/imagenet', classes=classes)
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    dataset=dict(**dataset, split='train', pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    dataset=dict(**dataset, split='val', pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),

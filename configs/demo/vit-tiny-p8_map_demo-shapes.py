@@ -6,7 +6,7 @@
 # shapes much faster on few tokens. 40 epochs on 2 CPU cores, ~4 min: 54.0 % top-1
 # (chance 33.3 %; 80 epochs give no more):
 #   python tools/train.py configs/demo/vit-tiny-p8_map_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py']
+_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')
@@ -26,36 +26,6 @@ model = dict(
         in_channels=64,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )))
-
-data_preprocessor = dict(
-    num_classes=len(classes),
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='PackInputs'),
-]
-dataset = dict(type='ImageNet', data_root='data/demo/imagenet', classes=classes)
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    dataset=dict(**dataset, split='train', pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    dataset=dict(**dataset, split='val', pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     constructor='DecoupledWeightDecayOptimWrapperConstructor',

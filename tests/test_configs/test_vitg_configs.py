@@ -34,7 +34,8 @@ TINY = dict(embed_dims=32, num_layers=4, num_heads=4, feedforward_channels=64)
 
 def test_all_configs_covered():
     assert sorted(CONFIG_DIR.glob('*.py')) == sorted(
-        [FT, LINEAR, FEWSHOT, ATTENTIVE, UPERNET, VITDET])
+        [FT, LINEAR, FEWSHOT, ATTENTIVE, UPERNET, VITDET,
+         CONFIG_DIR / 'vit-g-p14_fsdp_8xb32-bf16_in1k.py'])  # test_fsdp_configs.py
 
 
 def _load(path: Path, scope: str) -> Config:

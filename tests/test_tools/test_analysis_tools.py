@@ -212,3 +212,22 @@ def test_sweep_on_demo_subset(sweep_tool, tmp_path):
     table = (out_dir / 'rope_sweep.md').read_text()
     assert '| RoPE | 32px | 48px |' in table and '| ntk:2 |' in table
     assert (out_dir / 'runs' / 'ntk-2_48').is_dir()
+
+
+@pytest.mark.parametrize('backbone_type', ['VisionLLaMA', 'PyramidVisionLLaMA'])
+def test_benchmark_vs_mm_runs_both_models(tmp_path, monkeypatch, backbone_type):
+    """`make benchmark`'s tool: ours and the same-size mmpretrain / mmseg reference."""
+    spec = importlib.util.spec_from_file_location('benchmark_vs_mm',
+                                                  TOOLS / 'benchmark_vs_mm.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'bench.json'
+    monkeypatch.setattr('sys.argv', [
+        'benchmark_vs_mm.py', '--type', backbone_type, '--arch', 's', '--img-size', '32',
+        '--batch-size', '1', '--warmup', '0', '--repeats', '1', '--device', 'cpu',
+        '--out', str(out)])
+    tool.main()
+    rows = json.loads(out.read_text())
+    rows = rows['rows'] if isinstance(rows, dict) else rows
+    assert len(rows) == 2
+    assert all(r['fwd_img_s'] > 0 and r['fwd_bwd_img_s'] > 0 for r in rows)

@@ -9,7 +9,8 @@ from .analysis import (build_model, config_name, count_flops, describe_device,
                        load_config, make_batch, markdown_table, median_seconds,
                        model_complexity, resolve_config_path, seg_test_mode,
                        strip_pretrained)
-from .launch import (SUPPORTED_SCOPES, LaunchError, build_runner, check_amp,
+from .launch import (SUPPORTED_SCOPES, LaunchError, add_reliability_hooks,
+                     build_runner, check_amp, check_task_compatibility,
                      convert_syncbn_for_cpu, get_scope, import_scope,
                      init_cpu_distributed, prepare_test_config,
                      prepare_train_config, setup_cpu_distributed)
@@ -18,7 +19,8 @@ __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
-    'build_runner', 'resolve_config_path', 'load_config', 'config_name',
+    'build_runner', 'add_reliability_hooks', 'check_task_compatibility',
+    'resolve_config_path', 'load_config', 'config_name',
     'strip_pretrained', 'build_model', 'make_batch', 'seg_test_mode',
     'median_seconds', 'count_flops', 'model_complexity', 'describe_device',
     'markdown_table'

@@ -14,6 +14,11 @@ the config runnable on machines without a CUDA device:
 * AMP is refused early with a clear message, since mmengine's
   ``AmpOptimWrapper`` asserts that a GPU (or NPU/MLU/MUSA) is present.
 
+And the reliability defaults (README "Reliability"): training runs get the
+atomic checkpoint hook, the random-state hook (exact resume), the finite-loss
+hook and the input-channel check; test runs the input-channel check; a dense
+prediction config whose backbone does not output feature maps is refused.
+
 Only mmengine is imported at module import time; torch, mmengine.runner and
 the downstream packages are imported inside the functions that need them.
 """
@@ -29,7 +34,7 @@ __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
-    'build_runner'
+    'add_reliability_hooks', 'check_task_compatibility', 'build_runner'
 ]
 
 #: ``default_scope`` values the tools know how to run.
@@ -326,6 +331,7 @@ def prepare_train_config(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    add_reliability_hooks(cfg, train=True)
     return cfg
 
 
@@ -338,6 +344,7 @@ def prepare_test_config(cfg: Config, args: argparse.Namespace) -> Config:
     """
     _prepare_common(cfg, args)
     cfg.load_from = args.checkpoint
+    add_reliability_hooks(cfg, train=False)
     if args.show_dir:
         _enable_visualization(cfg, args.show_dir)
     if args.out:
@@ -385,6 +392,81 @@ def _enable_visualization(cfg: Config, show_dir: str) -> None:
 
 
 # --------------------------------------------------------------------------
+# reliability defaults
+# --------------------------------------------------------------------------
+#: hooks every training run gets (README "Reliability"); test runs get the last.
+TRAIN_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook')
+
+
+def add_reliability_hooks(cfg: Config, train: bool = True) -> List[str]:
+    """Make the run crash-safe without the user changing the config.
+
+    - ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes
+      ``AtomicCheckpointHook`` (same arguments; atomic writes, ``last_checkpoint``
+      updated after the file is complete, old files removed after the new one);
+    - ``custom_hooks`` gets ``RandomStateHook`` (exact resume) and
+      ``FiniteLossHook`` (stop at the first NaN/inf loss) for training, and
+      ``InputChannelsHook`` (clear error for grayscale / RGBA inputs) for both,
+      unless the config already lists them.
+
+    Returns:
+        list: what was changed, for the log.
+    """
+    changed = []
+    hooks = cfg.get('default_hooks') or {}
+    checkpoint = hooks.get('checkpoint') if train else None
+    if isinstance(checkpoint, dict) and checkpoint.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'AtomicCheckpointHook'
+        changed.append('default_hooks.checkpoint: AtomicCheckpointHook')
+    custom = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in custom if isinstance(h, dict)}
+    for name in (TRAIN_HOOKS if train else ('InputChannelsHook', )):
+        if name not in present:
+            custom.append(dict(type=name))
+            changed.append(f'custom_hooks += {name}')
+    cfg.custom_hooks = custom
+    return changed
+
+
+#: our backbones and the ``out_type`` values that give NCHW maps for dense heads.
+_DENSE_OUT_TYPES = {'VisionLLaMA': ('featmap', ), 'AIM': ('featmap', ),
+                    'ViTG': ('featmap', ), 'PyramidVisionLLaMA': ('featmap', )}
+_DEFAULT_OUT_TYPES = {'VisionLLaMA': 'cls_token', 'AIM': 'raw', 'ViTG': 'map',
+                      'PyramidVisionLLaMA': 'featmap'}
+
+
+def check_task_compatibility(cfg: Config) -> None:
+    """Refuse a segmentation / detection config whose backbone cannot serve it.
+
+    mmseg and mmdet necks and heads need NCHW feature maps: one of our backbones
+    in such a config must have ``out_type='featmap'`` (VisionLLaMA's default is
+    ``'cls_token'``, ViT-G's ``'map'``, AIM's ``'raw'``).
+
+    Raises:
+        LaunchError: naming ``model.backbone.out_type`` and the allowed values.
+    """
+    if cfg.get('default_scope') not in ('mmseg', 'mmdet'):
+        return
+    model = cfg.get('model') or {}
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(backbone, dict):
+        return
+    kind = backbone.get('type')
+    kind = kind.split('.')[-1] if isinstance(kind, str) else kind
+    if kind not in _DENSE_OUT_TYPES:
+        return
+    out_type = backbone.get('out_type', _DEFAULT_OUT_TYPES[kind])
+    if out_type not in _DENSE_OUT_TYPES[kind]:
+        task = 'segmentation' if cfg.default_scope == 'mmseg' else 'detection'
+        raise LaunchError(
+            f'model.backbone.out_type={out_type!r} gives no feature maps, but this '
+            f'{cfg.default_scope} ({task}) model needs NCHW maps for its neck / '
+            f'head: set model.backbone.out_type to one of '
+            f'{list(_DENSE_OUT_TYPES[kind])} ({kind})')
+
+
+# --------------------------------------------------------------------------
 # runner
 # --------------------------------------------------------------------------
 def build_runner(cfg: Config) -> Any:
@@ -399,6 +481,7 @@ def build_runner(cfg: Config) -> Any:
     from mmengine.runner import Runner
 
     import_scope(cfg)
+    check_task_compatibility(cfg)
     launcher = cfg.get('launcher', 'none')
     if not _cuda_available():
         n = convert_syncbn_for_cpu(cfg)

@@ -12,6 +12,14 @@ def to_2tuple(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
     return value
 
 
+def linear_rates(end: float, num: int) -> List[float]:
+    """``num`` values from 0 to ``end`` evenly spaced (``torch.linspace(0, end, num)``
+    in plain Python floats, so a backbone builds under ``torch.device('meta')``)."""
+    if num <= 1:
+        return [0.] * num
+    return [end * i / (num - 1) for i in range(num)]
+
+
 def normalize_out_indices(out_indices: Union[int, Sequence[int]],
                           num_layers: int) -> List[int]:
     """Resolve negative indices; raise if any is outside ``[-num_layers, num_layers)``."""

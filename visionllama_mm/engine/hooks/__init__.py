@@ -1,4 +1,9 @@
 """Hooks registered in every scope (see :mod:`visionllama_mm.registry`)."""
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .input_check_hook import InputChannelsHook
+from .random_state_hook import RandomStateHook
 from .save_weights_hook import SaveWeightsHook
 
-__all__ = ['SaveWeightsHook']
+__all__ = ['AtomicCheckpointHook', 'FiniteLossHook', 'InputChannelsHook',
+           'NonFiniteLossError', 'RandomStateHook', 'SaveWeightsHook']

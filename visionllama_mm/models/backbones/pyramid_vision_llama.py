@@ -14,7 +14,8 @@ from ...registry import MODELS
 from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, VisionLLaMABlock,
                       gsa_key_coords, swiglu_hidden_dims)
-from ..utils import init_from_pretrained, normalize_out_indices, parse_arch
+from ..utils import (init_from_pretrained, linear_rates, normalize_out_indices,
+                     parse_arch)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -169,7 +170,7 @@ class PyramidVisionLLaMA(BaseBackbone):
         self.layers = ModuleList()
         self.lsa_ropes = ModuleList()
         self.gsa_ropes = ModuleList()
-        drop_path_rates = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
+        drop_path_rates = linear_rates(drop_path_rate, sum(self.depths))
         cursor = 0
         for i, (dims, depth, heads) in enumerate(
                 zip(self.embed_dims, self.depths, self.num_heads)):
@@ -255,6 +256,10 @@ class PyramidVisionLLaMA(BaseBackbone):
         return lsa, queries, keys
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        patch = self.patch_embeds[0].projection.kernel_size
+        if x.shape[-2] < patch[0] or x.shape[-1] < patch[1]:
+            raise ValueError(f'input {tuple(x.shape[-2:])} is smaller than one patch '
+                             f'(patch_size={patch[0]})')
         outs = []
         batch = x.shape[0]
         for i in range(self.num_stages):

@@ -12,8 +12,8 @@ from torch.utils.checkpoint import checkpoint
 from ...registry import MODELS
 from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       VisionLLaMABlock, swiglu_hidden_dims, window_coords)
-from ..utils import (init_from_pretrained, normalize_out_indices, parse_arch,
-                     to_2tuple)
+from ..utils import (init_from_pretrained, linear_rates, normalize_out_indices,
+                     parse_arch, to_2tuple)
 
 
 def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
@@ -183,7 +183,7 @@ class VisionLLaMA(BaseBackbone):
         if layer_scale_init_value is None:
             layer_scale_init_value = self.arch_settings.get('layer_scale_init_value', 0.)
         if drop_path_mode == 'linear':
-            drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+            drop_path_rates = linear_rates(drop_path_rate, self.num_layers)
         elif drop_path_mode == 'uniform':
             drop_path_rates = [drop_path_rate] * self.num_layers
         else:

@@ -47,7 +47,9 @@ class SinCosPosEmbed2D(nn.Module):
         temperature: the frequency base ``T``.
 
     ``forward(grid_hw, device, dtype)`` -> ``(1, H * W, D)``; tables are cached per
-    ``(H, W, device)`` in float32 and cast to ``dtype`` on return.
+    ``(H, W, device)`` in float32 and cast to ``dtype`` on return. Under
+    ``torch.compile`` the table is computed inside the graph instead (a cache lookup
+    would add guards on the cache's contents and recompile at every new grid).
     """
 
     def __init__(self, embed_dims: int, temperature: float = 10000.) -> None:
@@ -61,6 +63,9 @@ class SinCosPosEmbed2D(nn.Module):
 
     def forward(self, grid_hw: Tuple[int, int], device: torch.device,
                 dtype: torch.dtype = torch.float32) -> Tensor:
+        if torch.compiler.is_compiling():  # inline: no dict guards, no recompiles
+            return sincos_pos_embed_2d(grid_hw[0], grid_hw[1], self.embed_dims,
+                                       self.temperature, device)[None].to(dtype)
         key = (int(grid_hw[0]), int(grid_hw[1]), str(device))
         table = self._cache.get(key)
         if table is None:
