@@ -96,3 +96,47 @@ def init_from_pretrained(module) -> bool:
         module._is_init = True
         return True
     return False
+
+
+def freeze(modules: Sequence['torch.nn.Module'], params: Sequence = ()) -> None:
+    """Put ``modules`` in eval mode and stop gradients to them and to ``params``."""
+    for module in modules:
+        module.eval()
+        for param in module.parameters():
+            param.requires_grad = False
+    for param in params:
+        param.requires_grad = False
+
+
+class FrozenStagesMixin:
+    """mmpretrain's ``frozen_stages`` convention for the backbones of the package.
+
+    The backbone lists what ``frozen_stages`` freezes in :meth:`frozen_parts`
+    (``(modules, parameters)``); :meth:`_freeze_stages` freezes them at build time and
+    :meth:`train` keeps them in eval mode (dropout, BatchNorm) whatever the mode.
+    """
+
+    def frozen_parts(self) -> Tuple[List, List]:
+        raise NotImplementedError
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages > 0:
+            freeze(*self.frozen_parts())
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+
+def plain_frozen_parts(backbone, extra_modules: Sequence[str] = ()) -> List:
+    """Frozen modules of a plain (ViT-like) backbone: the patch embedding and its
+    dropout, the first ``frozen_stages`` blocks and, when every block is frozen, the
+    final norms ``ln1`` / ``ln2`` and ``extra_modules`` that exist."""
+    drop = [m for m in (getattr(backbone, n, None)
+                        for n in ('drop_after_embed', 'drop_after_pos')) if m is not None]
+    modules = [backbone.patch_embed, *drop, *backbone.layers[:backbone.frozen_stages]]
+    if backbone.frozen_stages >= backbone.num_layers:
+        modules += [getattr(backbone, n) for n in ('ln1', 'ln2', *extra_modules)
+                    if hasattr(backbone, n)]
+    return modules

@@ -10,12 +10,13 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..layers import SinCosPosEmbed2D, ViTBlock, prefix_causal_mask
-from ..utils import (init_from_pretrained, normalize_out_indices, parse_arch,
+from ..utils import (FrozenStagesMixin, init_from_pretrained,
+                     normalize_out_indices, parse_arch, plain_frozen_parts,
                      to_2tuple)
 
 
 @MODELS.register_module()
-class AIM(BaseBackbone):
+class AIM(FrozenStagesMixin, BaseBackbone):
     """Autoregressive Image Model trunk: a bias-free pre-LN ViT with sin-cos positions.
 
     `Scalable Pre-training of Large Autoregressive Image Models
@@ -152,22 +153,10 @@ class AIM(BaseBackbone):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages <= 0:
-            return
-        frozen = [self.patch_embed, self.drop_after_pos]
-        frozen += list(self.layers[:self.frozen_stages])
-        if self.frozen_stages >= self.num_layers:
-            frozen += [getattr(self, n) for n in ('ln1', 'ln2') if hasattr(self, n)]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'AIM':
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def frozen_parts(self) -> Tuple[List[nn.Module], List[nn.Parameter]]:
+        """Patch embedding, the first ``frozen_stages`` blocks (and the final norms
+        when all are frozen)."""
+        return plain_frozen_parts(self), []
 
     # ----------------------------------------------------------------------- forward
     def embed(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:

@@ -14,8 +14,8 @@ from ...registry import MODELS
 from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, VisionLLaMABlock,
                       gsa_key_coords, swiglu_hidden_dims)
-from ..utils import (init_from_pretrained, linear_rates, normalize_out_indices,
-                     parse_arch)
+from ..utils import (FrozenStagesMixin, init_from_pretrained, linear_rates,
+                     normalize_out_indices, parse_arch)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -42,7 +42,7 @@ def _stage_anchors(anchor, num_stages: int) -> List[Tuple[float, float]]:
 
 
 @MODELS.register_module()
-class PyramidVisionLLaMA(BaseBackbone):
+class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
     """Pyramid VisionLLaMA: Twins-SVT's layout with VisionLLaMA blocks and 2D RoPE.
 
     `VisionLLaMA: A Unified LLaMA Backbone for Vision Tasks
@@ -228,20 +228,14 @@ class PyramidVisionLLaMA(BaseBackbone):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _freeze_stages(self) -> None:
+    def frozen_parts(self) -> Tuple[List[nn.Module], List[nn.Parameter]]:
+        """Patch embedding, blocks (and norm) of the first ``frozen_stages`` stages."""
+        modules = []
         for i in range(min(self.frozen_stages, self.num_stages)):
-            modules = [self.patch_embeds[i], self.layers[i]]
+            modules += [self.patch_embeds[i], self.layers[i]]
             if self.norm_after_stage:
                 modules.append(self.norm_list[i])
-            for module in modules:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'PyramidVisionLLaMA':
-        super().train(mode)
-        self._freeze_stages()
-        return self
+        return modules, []
 
     def stage_tables(self, stage: int, hw: Tuple[int, int], device: torch.device):
         """RoPE tables of one stage: ``(lsa, gsa_queries, gsa_keys)`` (cached)."""

@@ -1,5 +1,5 @@
 """Plain VisionLLaMA backbone (arXiv 2403.00522), mmpretrain ``VisionTransformer`` style."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn.bricks.transformer import PatchEmbed
@@ -12,8 +12,9 @@ from torch.utils.checkpoint import checkpoint
 from ...registry import MODELS
 from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       VisionLLaMABlock, swiglu_hidden_dims, window_coords)
-from ..utils import (init_from_pretrained, linear_rates, normalize_out_indices,
-                     parse_arch, to_2tuple)
+from ..utils import (FrozenStagesMixin, init_from_pretrained, linear_rates,
+                     normalize_out_indices, parse_arch, plain_frozen_parts,
+                     to_2tuple)
 
 
 def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
@@ -29,7 +30,7 @@ def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
 
 
 @MODELS.register_module()
-class VisionLLaMA(BaseBackbone):
+class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
     """Plain VisionLLaMA: a ViT whose blocks are LLaMA blocks with 2D RoPE.
 
     `VisionLLaMA: A Unified LLaMA Backbone for Vision Tasks
@@ -221,24 +222,10 @@ class VisionLLaMA(BaseBackbone):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages <= 0:
-            return
-        frozen = [self.patch_embed, self.drop_after_embed]
-        frozen += list(self.layers[:self.frozen_stages])
-        if self.frozen_stages >= self.num_layers:
-            frozen += [getattr(self, n) for n in ('ln1', 'ln2') if hasattr(self, n)]
-        if self.with_cls_token:
-            self.cls_token.requires_grad = False
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'VisionLLaMA':
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def frozen_parts(self) -> Tuple[List[nn.Module], List[nn.Parameter]]:
+        """Patch embedding, class token, the first ``frozen_stages`` blocks (and the
+        final norms when all are frozen)."""
+        return plain_frozen_parts(self), [self.cls_token] if self.with_cls_token else []
 
     # ----------------------------------------------------------------------- forward
     def cls_coord(self, grid_hw: Tuple[int, int]) -> Optional[Tuple[float, float]]:

@@ -13,7 +13,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..layers import MultiheadAttentionPooling, ViTBlock
-from ..utils import (init_from_pretrained, normalize_out_indices, parse_arch,
+from ..utils import (FrozenStagesMixin, init_from_pretrained,
+                     normalize_out_indices, parse_arch, plain_frozen_parts,
                      to_2tuple)
 
 
@@ -24,7 +25,7 @@ def _arch(embed_dims: int, num_layers: int, feedforward_channels: int,
 
 
 @MODELS.register_module()
-class ViTG(BaseBackbone):
+class ViTG(FrozenStagesMixin, BaseBackbone):
     """Plain ViT without class token, as trained in "Scaling Vision Transformers".
 
     `Scaling Vision Transformers <https://arxiv.org/abs/2106.04560>`_ (big_vision
@@ -187,24 +188,10 @@ class ViTG(BaseBackbone):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def _freeze_stages(self) -> None:
-        if self.frozen_stages <= 0:
-            return
-        self.pos_embed.requires_grad = False
-        frozen = [self.patch_embed, self.drop_after_pos]
-        frozen += list(self.layers[:self.frozen_stages])
-        if self.frozen_stages >= self.num_layers:
-            frozen += [getattr(self, name) for name in ('ln1', 'ln2', 'attn_pool')
-                       if hasattr(self, name)]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'ViTG':
-        super().train(mode)
-        self._freeze_stages()
-        return self
+    def frozen_parts(self) -> Tuple[List[nn.Module], List[nn.Parameter]]:
+        """Patch and position embeddings, the first ``frozen_stages`` blocks (and the
+        final norms and MAP head when all are frozen)."""
+        return plain_frozen_parts(self, ('attn_pool', )), [self.pos_embed]
 
     # ----------------------------------------------------------------------- forward
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

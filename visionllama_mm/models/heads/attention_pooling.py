@@ -37,13 +37,28 @@ def last_tokens(feats: Sequence[Tensor], in_channels: int, head: str) -> Tensor:
     return x
 
 
-def _check_classes(num_classes: int) -> None:
-    if num_classes < 1:
-        raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+class _TokenPoolingClsHead(ClsHead):
+    """``fc(pool(tokens))``: the shared part of the two heads (``pool`` is set by them)."""
+
+    def __init__(self, num_classes: int, in_channels: int, loss: dict,
+                 topk: Union[int, Tuple[int]], cal_acc: bool,
+                 init_cfg: Optional[dict]) -> None:
+        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.fc = nn.Linear(in_channels, num_classes)
+
+    def pre_logits(self, feats: Tuple[Tensor]) -> Tensor:
+        return self.pool(last_tokens(feats, self.in_channels, type(self).__name__))
+
+    def forward(self, feats: Tuple[Tensor]) -> Tensor:
+        return self.fc(self.pre_logits(feats))
 
 
 @MODELS.register_module()
-class AttentionPoolingClassifier(ClsHead):
+class AttentionPoolingClassifier(_TokenPoolingClsHead):
     """AIM's attentive probe: :class:`AttentionPooling` then a linear classifier.
 
     `Scalable Pre-training of Large Autoregressive Image Models
@@ -67,23 +82,13 @@ class AttentionPoolingClassifier(ClsHead):
                  qkv_bias: bool = False, loss: dict = _CE,
                  topk: Union[int, Tuple[int]] = (1, ), cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
-        _check_classes(num_classes)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.pool = AttentionPooling(in_channels, num_heads, num_queries=num_queries,
                                      use_batch_norm=use_batch_norm, qkv_bias=qkv_bias)
-        self.fc = nn.Linear(in_channels, num_classes)
-
-    def pre_logits(self, feats: Tuple[Tensor]) -> Tensor:
-        return self.pool(last_tokens(feats, self.in_channels, type(self).__name__))
-
-    def forward(self, feats: Tuple[Tensor]) -> Tensor:
-        return self.fc(self.pre_logits(feats))
 
 
 @MODELS.register_module()
-class MAPClsHead(ClsHead):
+class MAPClsHead(_TokenPoolingClsHead):
     """ViT-G/14's MAP head (:class:`MultiheadAttentionPooling`) and a linear classifier.
 
     `Scaling Vision Transformers <https://arxiv.org/abs/2106.04560>`_: a learned probe
@@ -106,17 +111,7 @@ class MAPClsHead(ClsHead):
                  norm_eps: float = 1e-6, loss: dict = _CE,
                  topk: Union[int, Tuple[int]] = (1, ), cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
-        _check_classes(num_classes)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.pool = MultiheadAttentionPooling(
             in_channels, num_heads, feedforward_channels=feedforward_channels,
             qkv_bias=qkv_bias, norm_eps=norm_eps)
-        self.fc = nn.Linear(in_channels, num_classes)
-
-    def pre_logits(self, feats: Tuple[Tensor]) -> Tensor:
-        return self.pool(last_tokens(feats, self.in_channels, type(self).__name__))
-
-    def forward(self, feats: Tuple[Tensor]) -> Tensor:
-        return self.fc(self.pre_logits(feats))
