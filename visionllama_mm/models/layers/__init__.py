@@ -20,3 +20,5 @@ __all__ += ['SinCosPosEmbed2D', 'prefix_causal_mask', 'sincos_pos_embed_2d']
 from .pooling import AttentionPooling, MultiheadAttentionPooling  # noqa: E402
 from .vit_block import GELUMLP, ViTBlock  # noqa: E402
 __all__ += ['AttentionPooling', 'MultiheadAttentionPooling', 'GELUMLP', 'ViTBlock']
+from .table_cache import TableCache  # noqa: E402
+__all__ += ['TableCache']

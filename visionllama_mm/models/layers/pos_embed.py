@@ -10,10 +10,12 @@ Layout (the one of MAE's ``get_2d_sincos_pos_embed`` and apple/ml-aim's
 The first half encodes the column, the second half the row. Nothing is learned or
 interpolated: every grid gets its own exact table.
 """
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from .table_cache import TableCache
 
 
 def sincos_pos_embed_2d(grid_h: int, grid_w: int, embed_dims: int,
@@ -46,32 +48,28 @@ class SinCosPosEmbed2D(nn.Module):
         embed_dims: channels ``D`` (multiple of 4).
         temperature: the frequency base ``T``.
 
-    ``forward(grid_hw, device, dtype)`` -> ``(1, H * W, D)``; tables are cached per
-    ``(H, W, device)`` in float32 and cast to ``dtype`` on return. Under
-    ``torch.compile`` the table is computed inside the graph instead (a cache lookup
-    would add guards on the cache's contents and recompile at every new grid).
+    ``forward(grid_hw, device, dtype)`` -> ``(1, H * W, D)``; float32 tables are kept
+    per ``(H, W, device)`` in the package's :class:`~.table_cache.TableCache` (bounded
+    LRU, computed inline under ``torch.compile``) and cast to ``dtype`` on return.
     """
 
-    def __init__(self, embed_dims: int, temperature: float = 10000.) -> None:
+    def __init__(self, embed_dims: int, temperature: float = 10000.,
+                 cache_size: int = 16) -> None:
         super().__init__()
         if embed_dims % 4:
             raise ValueError(f'embed_dims must be a multiple of 4 for a 2D sin-cos '
                              f'embedding, got {embed_dims}')
         self.embed_dims = embed_dims
         self.temperature = temperature
-        self._cache: Dict[Tuple[int, int, str], Tensor] = {}
+        self._cache = TableCache(cache_size)
 
     def forward(self, grid_hw: Tuple[int, int], device: torch.device,
                 dtype: torch.dtype = torch.float32) -> Tensor:
-        if torch.compiler.is_compiling():  # inline: no dict guards, no recompiles
-            return sincos_pos_embed_2d(grid_hw[0], grid_hw[1], self.embed_dims,
-                                       self.temperature, device)[None].to(dtype)
-        key = (int(grid_hw[0]), int(grid_hw[1]), str(device))
-        table = self._cache.get(key)
-        if table is None:
-            table = sincos_pos_embed_2d(key[0], key[1], self.embed_dims,
-                                        self.temperature, device)[None]
-            self._cache[key] = table
+        height, width = grid_hw
+        table = self._cache.get(
+            (height, width, str(device)),
+            lambda: sincos_pos_embed_2d(height, width, self.embed_dims,
+                                        self.temperature, device)[None])
         return table.to(dtype)
 
     def extra_repr(self) -> str:

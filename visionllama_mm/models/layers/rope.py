@@ -22,11 +22,12 @@ positions, GSA's pooled keys, window-local coordinates).
 Rotation is real arithmetic in fp32 (no complex tensors), so it is exact under bf16
 autocast and traceable by ``torch.compile(fullgraph=True)``.
 """
-from collections import OrderedDict
 from typing import Callable, Hashable, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from .table_cache import TableCache
 
 ROPE_TYPES = ('1d', '2d', 'as2d', 'ntk')
 RopeTables = Tuple[Tensor, Tensor]
@@ -113,7 +114,7 @@ class RotaryEmbedding2D(nn.Module):
         self.theta = float(theta)
         self.ntk_alpha = ntk_alpha
         self.cache_size = cache_size
-        self._cache: 'OrderedDict[tuple, RopeTables]' = OrderedDict()
+        self._cache = TableCache(cache_size)
 
     def extra_repr(self) -> str:
         return (f'head_dim={self.head_dim}, rope_type={self.rope_type!r}, '
@@ -166,16 +167,5 @@ class RotaryEmbedding2D(nn.Module):
         then computes them inline), and inference-mode tables are kept apart so they
         never reach autograd.
         """
-        if torch.compiler.is_compiling():
-            return self(build_coords(), grid_hw)
-        full_key = (key, tuple(grid_hw), str(device), torch.is_inference_mode_enabled())
-        tables = self._cache.get(full_key)
-        if tables is None:
-            with torch.no_grad():
-                tables = self(build_coords(), grid_hw)
-            self._cache[full_key] = tables
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(full_key)
-        return tables
+        return self._cache.get((key, tuple(grid_hw), str(device)),
+                               lambda: self(build_coords(), grid_hw))
