@@ -17,6 +17,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
+from mm_samples import seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/aim')
@@ -145,16 +146,6 @@ def test_attentive_probe_recipe_and_one_step():
 
 
 # ------------------------------------------------------------------------------ UperNet
-def _seg_samples(num, size=64):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for _ in range(num):
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
-                                             ori_shape=(size, size)))
-        sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, size, size)))
-        samples.append(sample)
-    return samples
 
 
 def test_upernet_recipe_and_one_train_step():
@@ -186,7 +177,7 @@ def test_upernet_recipe_and_one_train_step():
     # 64 px / patch 14 -> a 5x5 grid (70 px padded), rescaled 4/2/1/0.5
     assert [tuple(f.shape[-2:]) for f in feats] == [(20, 20), (10, 10), (5, 5), (2, 2)]
     data = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)] * 2,
-                data_samples=_seg_samples(2))
+                data_samples=seg_samples(2))
     before = model.backbone.layers[0].attn.qkv.weight.detach().clone()
     log_vars = model.train_step(data, optim)
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(log_vars)

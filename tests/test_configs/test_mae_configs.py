@@ -12,7 +12,6 @@ slow random init) and run ``loss`` without gradients.
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -20,6 +19,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
+from mm_samples import det_samples, seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/mae_visionllama')
@@ -223,17 +223,6 @@ def test_linear_probing(path, fast_linear_init_if_large):
 
 
 # -------------------------------------------------------------------------- UperNet
-def _seg_samples(num, size=64):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for i in range(num):
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size),
-                                             pad_shape=(size, size),
-                                             ori_shape=(size, size)))
-        sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, size, size)))
-        samples.append(sample)
-    return samples
 
 
 @pytest.mark.parametrize('path', SEG, **ids)
@@ -268,26 +257,11 @@ def test_upernet(path, fast_linear_init_if_large):
     # the RoPE anchor: a 512 crop (32x32 grid) is mapped onto the 14x14 pretraining range
     assert model.backbone.rope.anchor_grid == (14, 14)
     torch.manual_seed(0)
-    losses = _run_loss(model, size, torch.randn(2, 3, 64, 64), _seg_samples(2))
+    losses = _run_loss(model, size, torch.randn(2, 3, 64, 64), seg_samples(2))
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
 
 
 # --------------------------------------------------------------------------- ViTDet
-def _det_samples(size=64):
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
-    sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
-                                         batch_input_shape=(size, size),
-                                         ori_shape=(size, size), scale_factor=(1., 1.)))
-    instances = InstanceData()
-    instances.bboxes = torch.tensor([[8., 10., 40., 44.]])
-    instances.labels = torch.tensor([3])
-    mask = np.zeros((1, size, size), np.uint8)
-    mask[0, 10:44, 8:40] = 1
-    instances.masks = BitmapMasks(mask, size, size)
-    sample.gt_instances = instances
-    return [sample]
 
 
 @pytest.mark.parametrize('path', DET, **ids)
@@ -335,7 +309,7 @@ def test_vitdet_mask_rcnn(path, fast_linear_init_if_large):
     _check_layer_decay(optim, model, size, rate, 1e-4)
     assert _lr_of(optim, model, 'neck.fpn1.0.weight')[0] == pytest.approx(1e-4)
     torch.manual_seed(0)
-    losses = _run_loss(model, size, torch.randn(1, 3, 64, 64), _det_samples())
+    losses = _run_loss(model, size, torch.randn(1, 3, 64, 64), det_samples())
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(losses)
 
 

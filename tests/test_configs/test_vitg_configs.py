@@ -9,7 +9,6 @@ models. The demo config runs a few iterations through mmengine's Runner.
 import importlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -17,6 +16,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
+from mm_samples import det_samples, seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 from visionllama_mm.engine.optimizers import FactoredAdamW
 
@@ -154,17 +154,6 @@ def test_attentive_probe_config():
     assert 'head.pool.latent' in changed and 'head.fc.weight' in changed
 
 
-def _seg_samples(num, size=64):
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for _ in range(num):
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size),
-                                             pad_shape=(size, size),
-                                             ori_shape=(size, size)))
-        sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, size, size)))
-        samples.append(sample)
-    return samples
 
 
 def _train_step(model, optim, data):
@@ -194,27 +183,12 @@ def test_upernet_config_trains_one_iteration():
     model, optim = _build(cfg, 'mmseg')
     images = [torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(2)]
     log_vars = _train_step(model, optim, dict(inputs=images,
-                                              data_samples=_seg_samples(2)))
+                                              data_samples=seg_samples(2)))
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(log_vars)
     feats = model.extract_feat(torch.randn(1, 3, 64, 64))
     assert [f.shape[-1] for f in feats] == [16, 8, 4, 2]  # strides 4/8/16/32
 
 
-def _det_samples(size=64):
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
-    sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
-                                         batch_input_shape=(size, size),
-                                         ori_shape=(size, size), scale_factor=(1., 1.)))
-    instances = InstanceData()
-    instances.bboxes = torch.tensor([[8., 10., 40., 44.]])
-    instances.labels = torch.tensor([3])
-    mask = np.zeros((1, size, size), np.uint8)
-    mask[0, 10:44, 8:40] = 1
-    instances.masks = BitmapMasks(mask, size, size)
-    sample.gt_instances = instances
-    return [sample]
 
 
 def test_vitdet_config_trains_one_iteration():
@@ -232,7 +206,7 @@ def test_vitdet_config_trains_one_iteration():
     model, optim = _build(cfg, 'mmdet')
     image = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
     log_vars = _train_step(model, optim, dict(inputs=[image],
-                                              data_samples=_det_samples()))
+                                              data_samples=det_samples()))
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(log_vars)
     feats = model.extract_feat(torch.randn(1, 3, 64, 64))
     assert [f.shape[-1] for f in feats] == [16, 8, 4, 2, 1]  # strides 4..64
