@@ -25,7 +25,7 @@ the downstream packages are imported inside the functions that need them.
 import argparse
 import importlib
 import os.path as osp
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -429,11 +429,25 @@ def add_reliability_hooks(cfg: Config, train: bool = True) -> List[str]:
     return changed
 
 
-#: our backbones and the ``out_type`` values that give NCHW maps for dense heads.
-_DENSE_OUT_TYPES = {'VisionLLaMA': ('featmap', ), 'AIM': ('featmap', ),
-                    'ViTG': ('featmap', ), 'PyramidVisionLLaMA': ('featmap', )}
-_DEFAULT_OUT_TYPES = {'VisionLLaMA': 'cls_token', 'AIM': 'raw', 'ViTG': 'map',
-                      'PyramidVisionLLaMA': 'featmap'}
+def _dense_out_types(kind: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
+    """For one of our backbones: (out_types giving NCHW maps, default out_type).
+
+    Read from the registered class itself (``OUT_TYPES`` and the ``out_type``
+    default of ``__init__``), so the check follows the backbones; None for any
+    other backbone.
+    """
+    import inspect
+
+    from ..registry import MODELS
+    if not isinstance(kind, str):
+        return None
+    cls = MODELS.module_dict.get(kind.split('.')[-1])
+    if cls is None or not hasattr(cls, 'OUT_TYPES'):
+        return None
+    default = inspect.signature(cls.__init__).parameters.get('out_type')
+    if default is None:
+        return None
+    return tuple(t for t in cls.OUT_TYPES if t == 'featmap'), default.default
 
 
 def check_task_compatibility(cfg: Config) -> None:
@@ -453,17 +467,18 @@ def check_task_compatibility(cfg: Config) -> None:
     if not isinstance(backbone, dict):
         return
     kind = backbone.get('type')
-    kind = kind.split('.')[-1] if isinstance(kind, str) else kind
-    if kind not in _DENSE_OUT_TYPES:
+    spec = _dense_out_types(kind)
+    if spec is None:
         return
-    out_type = backbone.get('out_type', _DEFAULT_OUT_TYPES[kind])
-    if out_type not in _DENSE_OUT_TYPES[kind]:
+    dense, default = spec
+    out_type = backbone.get('out_type', default)
+    if out_type not in dense:
         task = 'segmentation' if cfg.default_scope == 'mmseg' else 'detection'
         raise LaunchError(
             f'model.backbone.out_type={out_type!r} gives no feature maps, but this '
             f'{cfg.default_scope} ({task}) model needs NCHW maps for its neck / '
             f'head: set model.backbone.out_type to one of '
-            f'{list(_DENSE_OUT_TYPES[kind])} ({kind})')
+            f'{list(dense)} ({kind})')
 
 
 # --------------------------------------------------------------------------
