@@ -3,21 +3,27 @@
 Every class is registered once, in the package's own registries below (scope
 ``visionllama_mm``, children of mmengine's root registries). :func:`register_all`
 then copies each entry into the ``MODELS``, ``OPTIM_WRAPPER_CONSTRUCTORS``,
-``OPTIMIZERS``, ``PARAM_SCHEDULERS`` and ``HOOKS`` registries of **mmpretrain**,
+``OPTIMIZERS``, ``PARAM_SCHEDULERS``, ``OPTIM_WRAPPERS`` and ``HOOKS`` registries of **mmpretrain**,
 **mmseg** and **mmdet**, so a config with ``default_scope='mmseg'`` (or ``'mmdet'``,
 ``'mmpretrain'``) can say ``backbone=dict(type='VisionLLaMA', ...)`` or
 ``custom_hooks=[dict(type='SaveWeightsHook')]``. A downstream package that is not
 installed is skipped with a debug log line.
+
+``FUNCTIONS`` (FSDP wrap policies and checkpoint predicates named in configs) is
+mmengine's root registry itself: the downstream packages have no ``FUNCTIONS``
+registry, and mmengine's ``FSDPStrategy`` resolves names there.
 """
 import importlib
 import logging
 from typing import Dict, List
 
 from mmengine.logging import print_log
+from mmengine.registry import FUNCTIONS  # noqa: F401  (see the docstring)
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import Registry
@@ -31,6 +37,8 @@ OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
                       scope='visionllama_mm', locations=['visionllama_mm.engine'])
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
                             scope='visionllama_mm', locations=['visionllama_mm.engine'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
+                          scope='visionllama_mm', locations=['visionllama_mm.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='visionllama_mm',
                  locations=['visionllama_mm.engine'])
 
@@ -41,6 +49,7 @@ _KINDS = {
     'OPTIM_WRAPPER_CONSTRUCTORS': OPTIM_WRAPPER_CONSTRUCTORS,
     'OPTIMIZERS': OPTIMIZERS,
     'PARAM_SCHEDULERS': PARAM_SCHEDULERS,
+    'OPTIM_WRAPPERS': OPTIM_WRAPPERS,
     'HOOKS': HOOKS,
 }
 

@@ -40,8 +40,10 @@ def test_config_parses_and_builds_on_meta(path, params_b):
     assert FUNCTIONS.get(strategy.activation_checkpointing.check_fn) is is_block
     assert wrapper.mixed_precision.param_dtype == 'bfloat16'
     assert wrapper.use_orig_params and wrapper.sharding_strategy == 'FULL_SHARD'
-    assert OPTIM_WRAPPERS.get(cfg.optim_wrapper.type).__name__ == \
-        'ShardedClipOptimWrapper'
+    # resolved as the runner's build does: in the registry of the config's scope
+    with OPTIM_WRAPPERS.switch_scope_and_registry(cfg.default_scope) as registry:
+        assert registry.get(cfg.optim_wrapper.type).__name__ == \
+            'ShardedClipOptimWrapper'
     assert cfg.model.backbone.with_cp is False  # checkpointing by the strategy
     # the whole model on the meta device: what FSDP's deferred init starts from
     from mmpretrain.registry import MODELS

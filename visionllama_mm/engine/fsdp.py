@@ -21,10 +21,10 @@ from typing import Iterable, Union
 import torch
 import torch.distributed as dist
 from mmengine.optim import OptimWrapper
-from mmengine.registry import FUNCTIONS, OPTIM_WRAPPERS
 from torch import Tensor, nn
 
 from ..models.layers import ViTBlock, VisionLLaMABlock
+from ..registry import FUNCTIONS, OPTIM_WRAPPERS
 
 #: Module classes that become one FSDP unit / one activation checkpoint each.
 BLOCK_TYPES = (ViTBlock, VisionLLaMABlock)
