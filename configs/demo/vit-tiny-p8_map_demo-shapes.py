@@ -3,8 +3,8 @@
 # the ViT-G/14 recipe's pieces: FactoredAdamW (bf16 first moment, factored second
 # moment), decoupled head / body weight decay and the warmup -> 1/sqrt -> cooldown
 # schedule. Patch 8 (4x4 tokens): a ViT with a learned position embedding learns these
-# shapes much faster on few tokens. 40 epochs on 2 CPU cores, ~4 min: 54.0 % top-1
-# (chance 33.3 %; 80 epochs give no more):
+# shapes much faster on few tokens. 40 epochs on 2 CPU cores, ~4 min: 46-54 % top-1
+# over two runs (chance 33.3 %; 80 epochs gave no more):
 #   python tools/train.py configs/demo/vit-tiny-p8_map_demo-shapes.py
 _base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
