@@ -8,10 +8,11 @@ import argparse
 import os
 import sys
 
-import visionllama_mm  # noqa: F401  (registers our models, checkpoint fix)
+import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
 from visionllama_mm.apis import LaunchError, build_runner, prepare_test_config
+from visionllama_mm.engine import CheckpointLoadError
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,7 +52,11 @@ def main() -> None:
         runner = build_runner(cfg)
     except LaunchError as e:
         sys.exit(f'test.py: error: {e}')
-    runner.test()
+    try:
+        runner.test()
+    except (CheckpointLoadError, FileNotFoundError) as e:
+        runner.logger.error(str(e))
+        sys.exit(f'test.py: error: {e}')
 
 
 if __name__ == '__main__':

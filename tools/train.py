@@ -8,12 +8,11 @@ import argparse
 import os
 import sys
 
-import visionllama_mm  # noqa: F401  (registers our models, checkpoint fix)
+import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
 from visionllama_mm.apis import LaunchError, build_runner, prepare_train_config
-from visionllama_mm.compat import CheckpointLoadError
-from visionllama_mm.engine import NonFiniteLossError
+from visionllama_mm.engine import CheckpointLoadError, NonFiniteLossError
 
 
 def parse_args() -> argparse.Namespace:

@@ -3,7 +3,8 @@
 Every class is registered once, in the package's own registries below (scope
 ``visionllama_mm``, children of mmengine's root registries). :func:`register_all`
 then copies each entry into the ``MODELS``, ``OPTIM_WRAPPER_CONSTRUCTORS``,
-``OPTIMIZERS``, ``PARAM_SCHEDULERS``, ``OPTIM_WRAPPERS`` and ``HOOKS`` registries of **mmpretrain**,
+``OPTIMIZERS``, ``PARAM_SCHEDULERS``, ``OPTIM_WRAPPERS``, ``HOOKS`` and ``RUNNERS``
+registries of **mmpretrain**,
 **mmseg** and **mmdet**, so a config with ``default_scope='mmseg'`` (or ``'mmdet'``,
 ``'mmpretrain'``) can say ``backbone=dict(type='VisionLLaMA', ...)`` or
 ``custom_hooks=[dict(type='SaveWeightsHook')]``. A downstream package that is not
@@ -26,6 +27,7 @@ from mmengine.registry import \
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='visionllama_mm',
@@ -41,6 +43,8 @@ OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
                           scope='visionllama_mm', locations=['visionllama_mm.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='visionllama_mm',
                  locations=['visionllama_mm.engine'])
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='visionllama_mm',
+                   locations=['visionllama_mm.engine'])
 
 #: Downstream OpenMMLab packages whose registries receive our classes.
 DOWNSTREAM_SCOPES = ('mmpretrain', 'mmseg', 'mmdet')
@@ -51,6 +55,7 @@ _KINDS = {
     'PARAM_SCHEDULERS': PARAM_SCHEDULERS,
     'OPTIM_WRAPPERS': OPTIM_WRAPPERS,
     'HOOKS': HOOKS,
+    'RUNNERS': RUNNERS,
 }
 
 

@@ -62,8 +62,18 @@ def env():
                     [str(HERE), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
 
 
-def train_cmd(config, work_dir, *options, resume=None):
-    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir)]
+def upstream_tool(package, script):
+    """Path of an OpenMMLab package's own tool, shipped in its wheel under ``.mim``."""
+    import importlib
+    root = Path(importlib.import_module(package).__file__).parent
+    path = root / '.mim' / 'tools' / script
+    assert path.is_file(), f'{package} wheel has no {path}'
+    return str(path)
+
+
+def train_cmd(config, work_dir, *options, resume=None, tool='tools/train.py'):
+    """``tool`` (ours by default, or an upstream ``.../.mim/tools/train.py``)."""
+    cmd = [sys.executable, tool, config, '--work-dir', str(work_dir)]
     if resume is not None:
         cmd += ['--resume'] + ([resume] if resume != 'auto' else [])
     return cmd + ['--cfg-options', *options]

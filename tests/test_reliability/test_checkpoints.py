@@ -1,15 +1,15 @@
 """Safe checkpoints: atomic writes (a real SIGKILL in the middle of a save), resume
 falling back from a truncated latest checkpoint, clear errors naming the file, and
-weights-only loading for pretrained weights."""
-import os
+training checkpoints that load weights-only as pretrained weights."""
+import logging
 from pathlib import Path
 
 import pytest
-from mmengine.runner import Runner
+import torch
 
 from reliability_helpers import PAUSED, finish, make_config, start, train_cmd
-from visionllama_mm.compat import CheckpointLoadError
-from visionllama_mm.engine.checkpointing import (_atomic_save, _resume_with_fallback,
+from visionllama_mm.engine import AtomicCheckpointHook
+from visionllama_mm.engine.checkpointing import (CheckpointLoadError,
                                                  checkpoint_candidates)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
@@ -62,69 +62,84 @@ def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
     assert rc != 0 and f'checkpoint {latest} is' in log and 'corrupt' in log
     assert 'Traceback' not in log.split('train.py: error:')[-1]
 
-    # a training checkpoint offered as pretrained weights: weights-only refuses it
+    # a training checkpoint loads weights-only, e.g. as pretrained weights
     from visionllama_mm.models import VisionLLaMA
+    checkpoint = torch.load(work / 'epoch_4.pth', weights_only=True)
+    assert checkpoint['meta']['dataset_meta']['classes'] == ('circle', 'square',
+                                                             'triangle')
     backbone = VisionLLaMA(
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192),
+        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
+                  ffn_bias=False),
         img_size=32, patch_size=4,
         init_cfg=dict(type='Pretrained', checkpoint=str(work / 'epoch_4.pth'),
                       prefix='backbone.'))
-    with pytest.raises(CheckpointLoadError, match=f'{work / "epoch_4.pth"}.*--resume'):
-        backbone.init_weights()
+    backbone.init_weights()
+    assert torch.equal(backbone.cls_token, checkpoint['state_dict']['backbone.cls_token'])
 
 
 class FakeRunner:
-    def __init__(self, work_dir, load_from=None):
-        self.work_dir, self._resume, self._load_from = str(work_dir), True, load_from
-        self.loaded = []
+    def __init__(self, work_dir):
+        self.work_dir = str(work_dir)
+        self.logger = logging.getLogger('fake-runner')
 
 
-def fake_resume(runner, filename):
-    if Path(filename or '/nonexistent').read_bytes() != b'good':
-        raise CheckpointLoadError(f'checkpoint {filename} is truncated or corrupt')
-    runner.loaded.append(filename)
+def good(path):
+    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
 
 
-def test_fallback_order_and_error_when_nothing_loads(tmp_path):
-    for name, data in [('iter_2.pth', b'good'), ('iter_10.pth', b'bad'),
-                       ('iter_9.pth', b'good'), ('best_acc_iter_9.pth', b'good'),
-                       ('.iter_11.pth.123.tmp', b'good'), ('weights.pth', b'good')]:
-        (tmp_path / name).write_bytes(data)
+def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
+    for name in ('iter_2.pth', 'iter_9.pth', 'best_acc_iter_9.pth',
+                 '.iter_11.pth.123.tmp', 'weights.pth'):
+        good(tmp_path / name)
+    (tmp_path / 'iter_10.pth').write_bytes(b'bad')
     assert [Path(p).name for p in checkpoint_candidates(str(tmp_path))] == [
         'iter_10.pth', 'iter_9.pth', 'iter_2.pth']
-    resume = _resume_with_fallback(fake_resume)
+    hook = AtomicCheckpointHook()
     runner = FakeRunner(tmp_path)
-    resume(runner, str(tmp_path / 'iter_10.pth'))  # last_checkpoint -> corrupt file
-    assert runner.loaded == [str(tmp_path / 'iter_9.pth')]
-    resume(runner, '')  # an empty last_checkpoint
-    assert runner.loaded[-1] == str(tmp_path / 'iter_9.pth')
+    assert hook._auto_resume_file(runner) is None  # no last_checkpoint: a new run
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_10.pth'))
+    with caplog.at_level(logging.WARNING, logger='fake-runner'):
+        assert hook._auto_resume_file(runner) == str(tmp_path / 'iter_9.pth')
+    assert 'truncated or corrupt' in caplog.text and 'falling back' in caplog.text
+    (tmp_path / 'last_checkpoint').write_text('')  # an empty last_checkpoint
+    assert hook._auto_resume_file(runner) == str(tmp_path / 'iter_9.pth')
 
     for name in ('iter_9.pth', 'iter_2.pth'):
         (tmp_path / name).write_bytes(b'bad')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_10.pth'))
     with pytest.raises(CheckpointLoadError, match='no loadable checkpoint.*iter_10.pth'
                        '.*iter_9.pth.*iter_2.pth'):
-        resume(FakeRunner(tmp_path), str(tmp_path / 'iter_10.pth'))
-    # an explicit path (load_from) is never replaced by another file
-    with pytest.raises(CheckpointLoadError, match='iter_10.pth'):
-        resume(FakeRunner(tmp_path, load_from='x'), str(tmp_path / 'iter_10.pth'))
+        hook._auto_resume_file(runner)
 
 
-def test_runner_save_is_atomic_when_the_write_fails(tmp_path, monkeypatch):
-    """In-process: an exception in the middle of the write leaves the old file."""
-    from mmengine.fileio import LocalBackend
+class SavingRunner(FakeRunner):
+    """Writes what Runner.save_checkpoint writes, or dies half way."""
+
+    def __init__(self, work_dir, fail=False, pickled=False):
+        super().__init__(work_dir)
+        self.fail, self.pickled = fail, pickled
+
+    def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
+        path = Path(out_dir) / filename
+        torch.save({'state_dict': {'w': torch.ones(100)},
+                    'meta': {'x': Path('.')} if self.pickled else {}}, path)
+        if self.fail:
+            path.write_bytes(path.read_bytes()[:10])
+            raise KeyboardInterrupt
+
+
+def test_save_is_atomic_and_checked(tmp_path):
+    hook = AtomicCheckpointHook(out_dir=str(tmp_path))
+    hook.out_dir = str(tmp_path)
     target = tmp_path / 'iter_1.pth'
     target.write_bytes(b'previous good file')
-
-    def failing_put(backend, obj, filepath):
-        Path(filepath).write_bytes(obj[:10])
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(LocalBackend, 'put', failing_put)
-
-    def save(self, out_dir, filename, file_client_args=None, backend_args=None):
-        LocalBackend().put(b'0123456789' * 10, os.path.join(out_dir, filename))
-
     with pytest.raises(KeyboardInterrupt):
-        _atomic_save(save)(Runner.__new__(Runner), str(tmp_path), 'iter_1.pth')
+        hook._save_atomically(SavingRunner(tmp_path, fail=True), 'iter_1.pth')
     assert target.read_bytes() == b'previous good file'
+    # a file that would not load weights-only is never published
+    with pytest.raises(CheckpointLoadError, match='holds pickled'):
+        hook._save_atomically(SavingRunner(tmp_path, pickled=True), 'iter_1.pth')
+    assert target.read_bytes() == b'previous good file'
+    hook._save_atomically(SavingRunner(tmp_path), 'iter_1.pth')
+    assert torch.load(target, weights_only=True)['state_dict']['w'].sum() == 100
     assert not list(tmp_path.glob('.*.tmp'))

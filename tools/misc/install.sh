@@ -62,7 +62,7 @@ if ! $PY -c 'import mmcv, mmcv.ops; assert mmcv.__version__ == "2.1.0"' >/dev/nu
   $PIP install --no-deps --force-reinstall "$WHL"
 fi
 
-if ! have mmengine mmpretrain mmseg mmdet pycocotools ftfy regex; then
+if ! have mmengine mmpretrain mmseg mmdet pycocotools ftfy regex psutil; then
   echo "[install] OpenMMLab packages"
   $PIP install -r requirements/runtime.txt
 fi

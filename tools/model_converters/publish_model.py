@@ -1,12 +1,11 @@
-"""Strip a training checkpoint of your own run down to its weights, for sharing.
+"""Strip a training checkpoint down to its weights and ``meta``, for sharing.
 
-mmengine training checkpoints also hold the optimizer, schedulers and a pickled
-``message_hub``; weights-only loading (the default of ``init_cfg`` Pretrained and of
-every converter here) refuses the latter. This keeps ``state_dict`` (and ``meta``'s
-plain fields), saves ``OUT-<sha256[:8]>.pth`` as OpenMMLab's publish tools do, and
-checks that the result loads with ``weights_only=True``.
-
-Only run it on files you trust: reading the input needs full unpickling.
+Keeps ``state_dict`` and ``meta`` (with ``dataset_meta``, so the inferencers show the
+run's class names), drops the optimizer, schedulers, message hub and random states,
+and saves ``OUT-<sha256[:8]>.pth`` as OpenMMLab's publish tools do. The input is read
+weights-only (no pickled object in it is ever executed): checkpoints written with
+``AtomicCheckpointHook`` / ``ReliableRunner`` load so; an old pickled mmengine file
+is refused with the command that converts it (``convert_pickled_checkpoint.py``).
 
 Usage: python tools/model_converters/publish_model.py IN OUT
 """
@@ -16,18 +15,19 @@ from pathlib import Path
 
 import torch
 
-PLAIN_META = (int, float, str, bool, type(None))
+from visionllama_mm.engine import load_checkpoint_file
 
 
 def publish(src: str, dst: str) -> Path:
-    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint_file(src)
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{src} holds a {type(checkpoint).__name__}, not a checkpoint '
+                         'dict with a state_dict')
     state = checkpoint.get('state_dict', checkpoint)
-    meta = {k: v for k, v in checkpoint.get('meta', {}).items()
-            if isinstance(v, PLAIN_META)}
     out = Path(dst).with_suffix('')
     tmp = out.with_name(out.name + '.tmp.pth')
-    torch.save({'state_dict': state, 'meta': meta}, tmp)
-    torch.load(tmp, map_location='cpu', weights_only=True)  # must load weights-only
+    torch.save({'state_dict': state, 'meta': checkpoint.get('meta', {})}, tmp)
+    load_checkpoint_file(str(tmp), mmap=True)  # must load weights-only
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
     final = out.with_name(f'{out.name}-{digest}.pth')
     tmp.rename(final)
@@ -36,7 +36,7 @@ def publish(src: str, dst: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='training checkpoint of your own run')
+    parser.add_argument('src', help='training checkpoint')
     parser.add_argument('dst', help='output file name (a hash suffix is added)')
     args = parser.parse_args()
     print(f'published {publish(args.src, args.dst)}')

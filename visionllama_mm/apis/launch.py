@@ -14,13 +14,13 @@ the config runnable on machines without a CUDA device:
 * AMP is refused early with a clear message, since mmengine's
   ``AmpOptimWrapper`` asserts that a GPU (or NPU/MLU/MUSA) is present.
 
-And the reliability defaults (README "Reliability"): training runs get the
-atomic checkpoint hook, the random-state hook (exact resume), the finite-loss
-hook and the input-channel check; test runs the input-channel check; a dense
-prediction config whose backbone does not output feature maps is refused.
-
-Only mmengine is imported at module import time; torch, mmengine.runner and
-the downstream packages are imported inside the functions that need them.
+And the reliability defaults (README "Reliability"): every run gets the parts
+``ReliableRunner`` switches on (:func:`~visionllama_mm.engine.add_reliability_hooks`:
+weights-only atomic checkpoints with checked loading and resume fallback, exact
+resume, the finite-loss stop, the input-channel check), whatever its config's
+``runner_type``; a dense prediction config whose backbone does not output feature
+maps is refused. The downstream packages are imported inside the functions that
+need them.
 """
 import argparse
 import importlib
@@ -29,6 +29,9 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+
+from ..engine.runner import (IncompatibleConfigError, add_reliability_hooks,
+                             check_optimizer_constructor)
 
 __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
@@ -270,25 +273,32 @@ def _is_ddp_type(wrapper_type: Any) -> bool:
 def init_cpu_distributed(cfg: Config, launcher: str) -> bool:
     """Initialise the process group for a distributed run without CUDA.
 
-    mmengine's ``init_dist`` (pytorch/slurm/mpi launchers) calls
-    ``torch.cuda.set_device(local_rank)`` before creating the process group,
-    which fails on machines without a GPU. This calls ``init_dist`` with
-    that call disabled; the runner then skips its own initialisation because
-    the group already exists.
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device(local_rank)`` before
+    creating the process group, which fails on machines without a GPU. For the
+    ``pytorch`` launcher (``torchrun``, which sets ``RANK`` / ``WORLD_SIZE`` /
+    ``MASTER_ADDR`` / ``MASTER_PORT``) this creates the group itself with the config's
+    ``env_cfg.dist_cfg`` (backend ``gloo``); the runner then skips its own
+    initialisation because the group exists.
 
     Returns:
         bool: whether a process group was initialised here.
-    """
-    import torch
-    from unittest import mock
 
-    from mmengine.dist import init_dist, is_distributed
+    Raises:
+        LaunchError: ``slurm`` / ``mpi`` launchers without CUDA (use ``torchrun`` with
+            ``--launcher pytorch``).
+    """
+    import torch.distributed as torch_dist
+    from mmengine.dist import is_distributed
     if launcher == 'none' or is_distributed():
         return False
+    if launcher != 'pytorch':
+        raise LaunchError(
+            f'--launcher {launcher} needs a CUDA GPU here (mmengine sets a CUDA device '
+            'for it); for a distributed run on CPUs start the processes with torchrun '
+            'and --launcher pytorch')
     dist_cfg = dict((cfg.get('env_cfg') or {}).get('dist_cfg') or {})
     dist_cfg.setdefault('backend', 'gloo')
-    with mock.patch.object(torch.cuda, 'set_device', lambda *_: None):
-        init_dist(launcher, **dist_cfg)
+    torch_dist.init_process_group(**dist_cfg)
     return True
 
 
@@ -331,7 +341,7 @@ def prepare_train_config(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    add_reliability_hooks(cfg, train=True)
+    add_reliability_hooks(cfg)
     return cfg
 
 
@@ -344,7 +354,7 @@ def prepare_test_config(cfg: Config, args: argparse.Namespace) -> Config:
     """
     _prepare_common(cfg, args)
     cfg.load_from = args.checkpoint
-    add_reliability_hooks(cfg, train=False)
+    add_reliability_hooks(cfg)
     if args.show_dir:
         _enable_visualization(cfg, args.show_dir)
     if args.out:
@@ -392,43 +402,8 @@ def _enable_visualization(cfg: Config, show_dir: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# reliability defaults
+# task checks
 # --------------------------------------------------------------------------
-#: hooks every training run gets (README "Reliability"); test runs get the last.
-TRAIN_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook')
-
-
-def add_reliability_hooks(cfg: Config, train: bool = True) -> List[str]:
-    """Make the run crash-safe without the user changing the config.
-
-    - ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes
-      ``AtomicCheckpointHook`` (same arguments; atomic writes, ``last_checkpoint``
-      updated after the file is complete, old files removed after the new one);
-    - ``custom_hooks`` gets ``RandomStateHook`` (exact resume) and
-      ``FiniteLossHook`` (stop at the first NaN/inf loss) for training, and
-      ``InputChannelsHook`` (clear error for grayscale / RGBA inputs) for both,
-      unless the config already lists them.
-
-    Returns:
-        list: what was changed, for the log.
-    """
-    changed = []
-    hooks = cfg.get('default_hooks') or {}
-    checkpoint = hooks.get('checkpoint') if train else None
-    if isinstance(checkpoint, dict) and checkpoint.get('type') in (
-            'CheckpointHook', 'mmengine.CheckpointHook'):
-        checkpoint['type'] = 'AtomicCheckpointHook'
-        changed.append('default_hooks.checkpoint: AtomicCheckpointHook')
-    custom = list(cfg.get('custom_hooks') or [])
-    present = {h.get('type') for h in custom if isinstance(h, dict)}
-    for name in (TRAIN_HOOKS if train else ('InputChannelsHook', )):
-        if name not in present:
-            custom.append(dict(type=name))
-            changed.append(f'custom_hooks += {name}')
-    cfg.custom_hooks = custom
-    return changed
-
-
 def _dense_out_types(kind: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
     """For one of our backbones: (out_types giving NCHW maps, default out_type).
 
@@ -497,6 +472,10 @@ def build_runner(cfg: Config) -> Any:
 
     import_scope(cfg)
     check_task_compatibility(cfg)
+    try:
+        check_optimizer_constructor(cfg)
+    except IncompatibleConfigError as err:
+        raise LaunchError(str(err)) from err
     launcher = cfg.get('launcher', 'none')
     if not _cuda_available():
         n = convert_syncbn_for_cpu(cfg)

@@ -1,38 +1,178 @@
-"""Safe training checkpoints: atomic writes and a resume that skips a bad file.
+"""Checkpoint files that every tool can load with ``torch.load(weights_only=True)``.
 
-:func:`apply` (run by ``import visionllama_mm``) wraps two methods of mmengine's
-``Runner`` (nothing in site-packages is edited; idempotent):
+mmengine 0.10.7 puts ``HistoryBuffer`` objects (message hub) and numpy values into
+its training checkpoints, and torch >= 2.6 loads weights-only by default, so
+``init_model``, the inferencers and upstream tools refuse mmengine's own files. This
+module holds the pieces that :class:`~visionllama_mm.engine.AtomicCheckpointHook` and
+the tools use; importing it changes nothing in mmengine or torch:
 
-- ``Runner.save_checkpoint`` writes a local checkpoint to a hidden temporary file in
-  the same directory, ``fsync`` s it and renames it over the target with
-  :func:`os.replace`. A kill during the save leaves the previous file (or none) under
-  the final name, never a truncated one. Remote back ends (``backend_args`` /
-  ``file_client_args`` or a ``scheme://`` directory) are left to mmengine.
-- ``Runner.resume``: when auto-resume (``--resume`` without a path) finds that the file
-  ``last_checkpoint`` points at is missing, truncated or corrupt, it warns, naming the
-  file and why, and resumes from the newest loadable ``epoch_N.pth`` / ``iter_N.pth``
-  in the work dir instead. With no loadable one left it raises
-  :class:`~visionllama_mm.compat.CheckpointLoadError` naming every file it tried. An
-  explicit ``--resume PATH`` never falls back: a bad file is an error naming it.
+- :func:`to_weights_only` / :func:`from_weights_only`: a lossless, reversible
+  encoding of a checkpoint dict into what the weights-only unpickler accepts
+  (tensors, numbers, strings, bytes, lists, tuples, dicts): numpy arrays and scalars
+  become tagged tensors, ``HistoryBuffer`` a tagged dict; anything else is an error
+  naming the entry, never a file that cannot be loaded later;
+- :func:`load_checkpoint_file`: ``torch.load(weights_only=True)`` of a local file with
+  a :class:`CheckpointLoadError` naming the file and what to do;
+- atomic-write and checkpoint-listing helpers.
 """
-import functools
-import inspect
 import os
 import os.path as osp
+import pickle
 import re
-from typing import Callable, List, Optional
+import zipfile
+from collections import OrderedDict
+from typing import Any, List, Optional
 
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-
-from ..compat import CheckpointLoadError
+import numpy as np
+import torch
 
 #: File names the default ``CheckpointHook`` writes (``filename_tmpl``).
 CHECKPOINT_NAME = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
-_LOAD_ERRORS = (CheckpointLoadError, FileNotFoundError, IsADirectoryError)
+#: Key of the tag in an encoded value (a dict with this key is an encoded object).
+TAG = '__weights_only__'
+LEGACY_CONVERTER = 'tools/model_converters/convert_pickled_checkpoint.py'
 
 
-def is_local_dir(path: str) -> bool:
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint file could not be read; the message names the file and why."""
+
+
+# ----------------------------------------------------------------------- encoding
+def _encode_array(value: np.ndarray, kind: str) -> dict:
+    if value.dtype.kind in 'biufc':
+        return {TAG: kind, 'data': torch.from_numpy(np.array(value, copy=True))}
+    if value.dtype.kind in 'USb?':
+        return {TAG: kind, 'dtype': value.dtype.str, 'list': value.tolist()}
+    raise TypeError(f'numpy dtype {value.dtype} cannot be stored weights-only')
+
+
+def to_weights_only(value: Any, where: str = 'checkpoint') -> Any:
+    """A copy of ``value`` that ``torch.load(weights_only=True)`` reads back.
+
+    Tensors, numbers, strings, bytes, ``None``, torch dtypes / devices / sizes and
+    lists, tuples, sets and dicts of them pass unchanged (dict subclasses such as
+    ``ConfigDict`` become plain dicts, named tuples plain tuples). numpy arrays and
+    scalars and mmengine's ``HistoryBuffer`` become tagged dicts that
+    :func:`from_weights_only` turns back into the same objects.
+
+    Raises:
+        TypeError: naming the entry (``where``) of any other object.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes,
+                                           torch.Tensor, torch.dtype, torch.device,
+                                           torch.Size)):
+        return value
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, 'numpy.ndarray')
+    if isinstance(value, np.generic):
+        return _encode_array(np.asarray(value), 'numpy.generic')
+    if isinstance(value, HistoryBuffer):
+        log, count = value.data
+        return {TAG: 'mmengine.HistoryBuffer', 'max_length': value.max_length,
+                'log_history': _encode_array(log, 'numpy.ndarray'),
+                'count_history': _encode_array(count, 'numpy.ndarray')}
+    if isinstance(value, dict):
+        items = ((k, to_weights_only(v, f'{where}[{k!r}]')) for k, v in value.items())
+        return OrderedDict(items) if isinstance(value, OrderedDict) else dict(items)
+    if isinstance(value, (list, tuple, set)):
+        items = [to_weights_only(v, f'{where}[{i}]') for i, v in enumerate(value)]
+        if isinstance(value, list):
+            return items
+        return set(items) if isinstance(value, set) else tuple(items)
+    raise TypeError(
+        f'{where} is a {type(value).__module__}.{type(value).__qualname__}, which a '
+        'weights-only checkpoint cannot hold (allowed: tensors, numbers, strings, '
+        'numpy values, HistoryBuffer and lists / tuples / dicts of them). Store it as '
+        'plain values in the hook or scheduler that puts it into the checkpoint.')
+
+
+def _decode_array(value: dict) -> np.ndarray:
+    if 'data' in value:
+        return value['data'].numpy().copy()
+    return np.array(value['list'], dtype=np.dtype(value['dtype']))
+
+
+def from_weights_only(value: Any) -> Any:
+    """Undo :func:`to_weights_only` (values without tags are returned as they are)."""
+    if isinstance(value, dict):
+        kind = value.get(TAG)
+        if kind == 'numpy.ndarray':
+            return _decode_array(value)
+        if kind == 'numpy.generic':
+            return _decode_array(value)[()]
+        if kind == 'mmengine.HistoryBuffer':
+            from mmengine.logging import HistoryBuffer
+            return HistoryBuffer(_decode_array(value['log_history']),
+                                 _decode_array(value['count_history']),
+                                 value['max_length'])
+        decoded = ((k, from_weights_only(v)) for k, v in value.items())
+        return OrderedDict(decoded) if isinstance(value, OrderedDict) else dict(decoded)
+    if isinstance(value, list):
+        return [from_weights_only(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(from_weights_only(v) for v in value)
+    return value
+
+
+def decode_in_place(checkpoint: dict) -> None:
+    """:func:`from_weights_only` on each entry of ``checkpoint`` (the dict object the
+    runner keeps using after ``after_load_checkpoint``)."""
+    for key, value in list(checkpoint.items()):
+        if key != 'state_dict':  # tensors only: nothing to decode
+            checkpoint[key] = from_weights_only(value)
+
+
+def encode_in_place(checkpoint: dict) -> None:
+    """:func:`to_weights_only` on each entry of ``checkpoint``, in place."""
+    for key, value in list(checkpoint.items()):
+        checkpoint[key] = to_weights_only(value, f'checkpoint[{key!r}]')
+
+
+# ------------------------------------------------------------------------ loading
+def load_checkpoint_file(filename: str, map_location: Any = 'cpu',
+                         mmap: bool = False) -> Any:
+    """``torch.load(filename, weights_only=True)`` with errors that name the file.
+
+    ``mmap=True`` reads the structure without the tensor data (a cheap check that
+    a file is complete and weights-only loadable).
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointLoadError: the file is truncated or corrupt, or holds pickled Python
+            objects (e.g. mmengine's own training checkpoints, which are not written
+            by :class:`~visionllama_mm.engine.AtomicCheckpointHook`).
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True,
+                          mmap=mmap)
+    except pickle.UnpicklingError as err:
+        lines = [line.strip() for line in str(err).splitlines()]
+        reason = next((line for line in lines if 'GLOBAL' in line or 'Unsupported'
+                       in line), lines[0] if lines else repr(err))
+        if not zipfile.is_zipfile(filename):
+            raise CheckpointLoadError(
+                f'checkpoint {filename} is truncated or corrupt, or in torch\'s legacy '
+                f'(pre-1.6) format ({reason})') from err
+        raise CheckpointLoadError(
+            f'checkpoint {filename} holds pickled Python objects besides tensors, which '
+            f'weights-only loading refuses ({reason}). Loading it fully would run any '
+            'code it contains, so no tool of this package does. If it is an mmengine '
+            'training checkpoint you wrote yourself and trust, convert it once with '
+            f'`python {LEGACY_CONVERTER} {filename} OUT.pth --trust-pickled-file`.'
+        ) from err
+    except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError) as err:
+        raise CheckpointLoadError(
+            f'checkpoint {filename} is truncated or corrupt ({type(err).__name__}: '
+            f'{err})') from err
+
+
+# ------------------------------------------------------------------ atomic writes
+def is_local_dir(path: Any) -> bool:
     return isinstance(path, str) and '://' not in path
 
 
@@ -52,17 +192,22 @@ def fsync_path(path: str) -> None:
         os.close(fd)
 
 
+def publish_file(tmp: str, final: str) -> None:
+    """``fsync`` ``tmp`` and rename it over ``final`` (atomic on POSIX)."""
+    fsync_path(tmp)
+    os.replace(tmp, final)
+    fsync_path(osp.dirname(osp.abspath(final)))
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Write a small text file (``last_checkpoint``) atomically."""
-    directory = osp.dirname(osp.abspath(path))
-    tmp = osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp')
+    tmp = osp.join(osp.dirname(osp.abspath(path)),
+                   f'.{osp.basename(path)}.{os.getpid()}.tmp')
     try:
         with open(tmp, 'w') as f:
             f.write(text)
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_path(directory)
+        publish_file(tmp, path)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
@@ -81,73 +226,3 @@ def checkpoint_candidates(work_dir: str, exclude: Optional[str] = None) -> List[
                                            or not osp.samefile(path, exclude)):
             found.append((int(match.group(1)), osp.getmtime(path), path))
     return [path for *_, path in sorted(found, reverse=True)]
-
-
-def _atomic_save(method: Callable) -> Callable:
-    if getattr(method, '_visionllama_atomic', False):
-        return method
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def save_checkpoint(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        out_dir, filename = bound.arguments['out_dir'], bound.arguments['filename']
-        if (bound.arguments.get('file_client_args') is not None
-                or bound.arguments.get('backend_args') is not None
-                or not is_local_dir(out_dir)):
-            return method(*bound.args, **bound.kwargs)
-        final = osp.join(out_dir, filename)
-        tmp_name = f'.{osp.basename(filename)}.{os.getpid()}.tmp'
-        tmp = osp.join(osp.dirname(final), tmp_name)
-        bound.arguments['filename'] = osp.join(osp.dirname(filename), tmp_name)
-        try:
-            result = method(*bound.args, **bound.kwargs)
-            if osp.exists(tmp):  # only the main process writes (@master_only)
-                fsync_path(tmp)
-                os.replace(tmp, final)
-                fsync_path(osp.dirname(osp.abspath(final)))
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
-        return result
-
-    save_checkpoint._visionllama_atomic = True
-    return save_checkpoint
-
-
-def _resume_with_fallback(method: Callable) -> Callable:
-    if getattr(method, '_visionllama_fallback', False):
-        return method
-
-    @functools.wraps(method)
-    def resume(self, filename, *args, **kwargs):
-        try:
-            return method(self, filename, *args, **kwargs)
-        except _LOAD_ERRORS as err:
-            # only auto-resume (``--resume`` without a path) may pick another file
-            if not (getattr(self, '_resume', False) and self._load_from is None):
-                raise
-            tried = [f'{filename or "(empty last_checkpoint)"}: {err}']
-            for candidate in checkpoint_candidates(self.work_dir, exclude=filename):
-                print_log(f'cannot resume from {filename or "(empty)"} ({err}); '
-                          f'falling back to the previous checkpoint {candidate}',
-                          logger='current', level=30)
-                try:
-                    return method(self, candidate, *args, **kwargs)
-                except _LOAD_ERRORS as next_err:
-                    err, filename = next_err, candidate
-                    tried.append(f'{candidate}: {next_err}')
-            raise CheckpointLoadError(
-                f'cannot resume the run in {self.work_dir}: no loadable checkpoint. '
-                'Tried ' + '; '.join(tried) + '. Start afresh without --resume, or '
-                'give --resume PATH.') from err
-
-    resume._visionllama_fallback = True
-    return resume
-
-
-def apply() -> None:
-    """Wrap ``Runner.save_checkpoint`` and ``Runner.resume`` (idempotent)."""
-    Runner.save_checkpoint = _atomic_save(Runner.save_checkpoint)
-    Runner.resume = _resume_with_fallback(Runner.resume)

@@ -11,14 +11,15 @@ def test_simple_fpn_shapes(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
         neck = registry.build(dict(
-            type='SimpleFPN', backbone_channel=32, in_channels=[8, 16, 32, 32],
-            out_channels=16, num_outs=5, norm_cfg=dict(type='LN2d', requires_grad=True)))
+            type='SimpleFeaturePyramid', backbone_channel=32,
+            in_channels=[8, 16, 32, 32], out_channels=16, num_outs=5,
+            norm_cfg=dict(type='mmpretrain.LN2d', requires_grad=True)))
     outs = neck((torch.randn(2, 32, 6, 10),))
     assert [tuple(o.shape) for o in outs] == [
         (2, 16, 24, 40), (2, 16, 12, 20), (2, 16, 6, 10), (2, 16, 3, 5), (2, 16, 2, 3)]
 
 
 def test_bad_arguments():
-    from visionllama_mm.models import SimpleFPN
+    from visionllama_mm.models import SimpleFeaturePyramid
     with pytest.raises(ValueError, match='in_channels needs 4 entries'):
-        SimpleFPN(32, [8, 16], 16, 5)
+        SimpleFeaturePyramid(32, [8, 16], 16, 5)

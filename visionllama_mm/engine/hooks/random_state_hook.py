@@ -7,6 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 from ...registry import HOOKS
+from ..checkpointing import from_weights_only, to_weights_only
 
 KEY = 'rng_state'
 
@@ -86,12 +87,12 @@ class RandomStateHook(Hook):
         self._val_state: Optional[dict] = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint[KEY] = get_rng_state()
+        checkpoint[KEY] = to_weights_only(get_rng_state(), KEY)  # weights-only file
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):
             return  # load_from: a new run from these weights, keep its own seed
-        state = checkpoint.get(KEY)
+        state = from_weights_only(checkpoint.get(KEY))
         if state is None:
             runner.logger.warning('the resumed checkpoint has no random state '
                                   f'({KEY}); the resumed run will not repeat the '

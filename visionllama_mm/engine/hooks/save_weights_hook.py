@@ -18,9 +18,8 @@ DATA_BATCH = Optional[Union[dict, tuple, list]]
 class SaveWeightsHook(Hook):
     """Write ``{'state_dict': ..., 'meta': ...}`` of the trained model to the work dir.
 
-    A training checkpoint of mmengine pickles a ``message_hub`` with ``HistoryBuffer``
-    objects, which weights-only loading (the package's policy for pretrained weights,
-    see :mod:`visionllama_mm.compat`) refuses. This hook writes the model's
+    A small file for handing weights to another config (training checkpoints also
+    hold the optimizer and schedulers). This hook writes the model's
     ``state_dict`` (unwrapped from DDP, tensors on the CPU) and a ``meta`` dict of
     plain values only, so the file loads with ``torch.load(weights_only=True)`` and
     can be handed to another config as is::

@@ -1,3 +1,3 @@
-from .simple_fpn import LN2d, SimpleFPN
+from .simple_fpn import SimpleFeaturePyramid
 
-__all__ = ['LN2d', 'SimpleFPN']
+__all__ = ['SimpleFeaturePyramid']

@@ -1,8 +1,11 @@
 """ViTDet's simple feature pyramid (arXiv 2203.16527).
 
 mmdet 3.3.0 ships ``SimpleFPN`` and ``LN2d`` only under ``projects/ViTDet``, which its
-wheel does not install: ``SimpleFPN`` is written here, and mmpretrain's ``LN2d`` (the
-same channel LayerNorm) is registered into the mmseg and mmdet scopes too.
+wheel does not install. The neck is written here under a name of its own,
+``SimpleFeaturePyramid`` (detectron2's), so a config may import mmdet's
+``projects.ViTDet.vitdet`` and this package together in either order; for the channel
+LayerNorm configs name mmpretrain's, ``norm_cfg=dict(type='mmpretrain.LN2d')``, which
+every scope resolves without a second registration.
 """
 from typing import List, Sequence, Tuple
 
@@ -15,12 +18,8 @@ from torch import Tensor, nn
 from ...registry import MODELS
 
 
-# mmpretrain's channel LayerNorm, also made available to the mmseg / mmdet scopes
-MODELS.register_module(name='LN2d', module=LN2d)
-
-
 @MODELS.register_module()
-class SimpleFPN(BaseModule):
+class SimpleFeaturePyramid(BaseModule):
     """Build a 4-level pyramid from one stride-16 map of a plain backbone.
 
     Scales 4x (two stride-2 deconvs with LN2d + GELU between), 2x (one deconv), 1x and
@@ -31,7 +30,8 @@ class SimpleFPN(BaseModule):
         backbone_channel: channels of the backbone map.
         in_channels: channels after each scale branch, e.g. ``[192, 384, 768, 768]``.
         out_channels: FPN width. num_outs: levels returned (extra levels max-pooled).
-        norm_cfg: norm of the convs, e.g. ``dict(type='LN2d', requires_grad=True)``.
+        norm_cfg: norm of the convs, e.g.
+            ``dict(type='mmpretrain.LN2d', requires_grad=True)``.
 
     Input: a tuple whose last item is ``(B, C, H, W)``; output: ``num_outs`` maps.
     """

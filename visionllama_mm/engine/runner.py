@@ -1,0 +1,106 @@
+"""``ReliableRunner``: mmengine's ``Runner`` with the package's reliability hooks on."""
+import copy
+from typing import Any, List
+
+from mmengine.runner import Runner
+
+from ..registry import RUNNERS
+
+#: hooks added to ``custom_hooks`` unless the config lists them (README "Reliability").
+RELIABILITY_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook')
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+
+
+def add_reliability_hooks(cfg: Any) -> List[str]:
+    """Switch a config's run to the crash-safe parts, in place.
+
+    - ``default_hooks.checkpoint`` of type ``CheckpointHook`` becomes
+      ``AtomicCheckpointHook`` (same arguments: weights-only loadable, atomic files,
+      checked loading, resume fallback);
+    - ``custom_hooks`` gets ``RandomStateHook`` (exact resume), ``FiniteLossHook``
+      (stop at the first NaN / inf loss) and ``InputChannelsHook`` (clear error for
+      grayscale / RGBA inputs) unless the config already lists them. The first two
+      act only while training.
+
+    Idempotent. Returns what was changed, for the log.
+    """
+    changed = []
+    hooks = cfg.get('default_hooks') or {}
+    checkpoint = hooks.get('checkpoint')
+    if isinstance(checkpoint, dict) and \
+            checkpoint.get('type') in _PLAIN_CHECKPOINT_HOOKS:
+        checkpoint['type'] = 'AtomicCheckpointHook'
+        changed.append('default_hooks.checkpoint: AtomicCheckpointHook')
+    custom = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in custom if isinstance(h, dict)}
+    for name in RELIABILITY_HOOKS:
+        if name not in present:
+            custom.append(dict(type=name))
+            changed.append(f'custom_hooks += {name}')
+    cfg['custom_hooks'] = custom
+    return changed
+
+
+@RUNNERS.register_module()
+class ReliableRunner(Runner):
+    """mmengine's ``Runner`` that applies :func:`add_reliability_hooks` to its config.
+
+    Select it with ``runner_type='ReliableRunner'`` (the package's configs do so
+    through ``configs/_base_/reliable_runtime.py``); OpenMMLab's own
+    ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
+    runner, so their runs get the same guarantees as ``tools/train.py`` of this
+    package: weights-only loadable, atomic checkpoints with resume fallback, exact
+    resume, a stop at the first non-finite loss and input-channel checks; and a config
+    pairing mmseg's layer-decay constructor with one of our backbones is refused with
+    the fix (:func:`check_optimizer_constructor`). Everything else is mmengine's
+    ``Runner``.
+    """
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> 'ReliableRunner':
+        cfg = copy.deepcopy(cfg)
+        check_optimizer_constructor(cfg)
+        add_reliability_hooks(cfg)
+        return super().from_cfg(cfg)
+
+
+class IncompatibleConfigError(ValueError):
+    """A config combines parts that cannot work together; the message names the fix."""
+
+
+#: mmseg's layer-decay constructors, which dispatch on backbone class names.
+MMSEG_LAYER_DECAY = ('LayerDecayOptimizerConstructor',
+                     'LearningRateDecayOptimizerConstructor')
+
+
+def check_optimizer_constructor(cfg: Any) -> None:
+    """Refuse mmseg's layer-decay constructor with one of this package's backbones.
+
+    mmseg 1.2.2's ``LearningRateDecayOptimizerConstructor`` (and its alias
+    ``LayerDecayOptimizerConstructor``, used by mmseg's MAE / BEiT configs) accepts
+    only backbones whose class name contains ``BEiT``, ``MAE`` or ``ConvNeXt`` and
+    raises a bare ``NotImplementedError`` for any other. This names the one-line fix.
+
+    Raises:
+        IncompatibleConfigError: naming ``optim_wrapper.constructor`` and the fix.
+    """
+    from ..registry import MODELS
+    wrapper = cfg.get('optim_wrapper') or {}
+    constructor = wrapper.get('constructor') if isinstance(wrapper, dict) else None
+    model = cfg.get('model') or {}
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(constructor, str) or not isinstance(backbone, dict):
+        return
+    scope, _, name = constructor.rpartition('.')
+    kind = str(backbone.get('type', '')).rpartition('.')[2]
+    if name not in MMSEG_LAYER_DECAY or (scope or cfg.get('default_scope')) != 'mmseg' \
+            or kind not in MODELS.module_dict:
+        return
+    raise IncompatibleConfigError(
+        f"optim_wrapper.constructor={constructor!r} is mmseg's layer-decay constructor, "
+        f'which supports only BEiT / MAE / ConvNeXt backbones (a bare '
+        f'NotImplementedError for {kind}). Use this package\'s, which asks the backbone '
+        "for get_layer_depth: optim_wrapper = dict(constructor="
+        "'LayerDecayOptimWrapperConstructor', paramwise_cfg=dict(flat_decay_mult=0.0)) "
+        '(flat_decay_mult=0.0 keeps mmseg\'s rule of no weight decay on norms, biases '
+        'and tokens; layer_decay_rate is read as mmseg reads it).')
