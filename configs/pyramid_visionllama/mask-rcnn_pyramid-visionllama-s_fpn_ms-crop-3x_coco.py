@@ -1,7 +1,9 @@
 # Mask R-CNN + FPN + Pyramid VisionLLaMA-S on COCO, 3x (36 epochs) with multi-scale
 # training and random crops (the DETR-style augmentation of mmdet's own Swin
 # ms-crop-3x config, inherited: AdamW lr 1e-4, wd 0.05, steps at 27 and 33, batch
-# 8 x 2) with the backbone replaced. Pretrained weights: see the 1x config.
+# 8 x 2) with the backbone replaced; for B this is the release's recipe
+# (mmdetection/configs/twins/mask-rcnn_twins-b-p4-w7_fpn_ms-crop-3x_coco.py, see the 1x
+# config for the backbone settings). Pretrained weights: see the 1x config.
 _base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -15,6 +17,8 @@ model = dict(
         out_type='featmap',
         norm_after_stage=True,
         rope_type='as2d',  # AS2DRoPE anchored at the 14x14 pretraining grid
+        gsa_key_coords='official',  # GSA keys / LSA padding as the released code
+        lsa_mask_padding=False,
         drop_path_rate=0.2,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]))
@@ -24,5 +28,4 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={  # as the 1x config
         '.ln1': dict(decay_mult=0.),
         '.ln2': dict(decay_mult=0.),
-        '.gamma': dict(decay_mult=0.),
     }))

@@ -1,11 +1,14 @@
-# UperNet + Pyramid VisionLLaMA-L on ADE20K 512x512, 160k: the S config (mmseg's Twins-SVT
-# UperNet recipe) with arch 'l'. Pretrained weights: see the S config.
+# UperNet + Pyramid VisionLLaMA-L on ADE20K 512x512, 160k: the S config (the release
+# recipe) with arch 'l' and drop path 0.3
+# (mmseg/configs/twins/twins_svt_lama_as-l_uperhead_8xb2-160k_ade20k-512x512.py).
+# Pretrained weights: see the S config.
 _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth'
 model = dict(
     backbone=dict(
         arch='l',
+        drop_path_rate=0.3,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     decode_head=dict(in_channels=[128, 256, 512, 1024]),
     auxiliary_head=dict(in_channels=512))

@@ -1,6 +1,10 @@
-# VisionLLaMA-B: fine-tune the 192 px model at 224 px for 20 epochs (release recipe:
-# AdamW lr 1e-5, wd 0.1, label smoothing 0.1, RandAugment m9-mstd0.5, random erasing
-# 0.25, Mixup/CutMix, batch 8 x 64). RoPE needs no position-embedding resize.
+# VisionLLaMA-B: fine-tune the 192 px model at 224 px for 20 epochs, the release recipe
+# (deit/train_plain_800.sh, second B line): AdamW lr 1e-5 (eps 1e-8), wd 0.1, 5 warmup
+# epochs from 1e-6, then constant 1e-5 (the script's cosine runs down to --min-lr, whose
+# default 1e-5 equals lr), label smoothing 0.1, RandAugment m9-mstd0.5-inc1, no random
+# erasing (--reprob 0.0), Mixup 0.8 / CutMix 1.0, no repeated augmentation, batch
+# 8 x 64. Evaluation: resize 256, centre crop 224 (crop ratio 0.875, deit/datasets.py).
+# RoPE needs no position-embedding resize.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
@@ -22,16 +26,27 @@ model = dict(
 # the whole classifier of the 192 px run (your own checkpoint: loaded by the runner)
 load_from = 'work_dirs/visionllama-base-p16_8xb256-lamb-800e_in1k-192px/epoch_800.pth'
 
-train_dataloader = dict(batch_size=64)
+# the deit3 base pipeline without its RandomErasing (the release's --reprob 0.0)
+train_pipeline = [t for t in _base_.train_pipeline if t['type'] != 'RandomErasing']
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=224),  # crop ratio 0.875
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=64, drop_last=True,
+                        dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-5, weight_decay=0.1),
     paramwise_cfg=dict(_delete_=True, flat_decay_mult=0.0,
                        custom_keys={'.cls_token': dict(decay_mult=0.0)}))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=5,
+    dict(type='LinearLR', start_factor=1e-6 / 1e-5, by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=1e-6, by_epoch=True, begin=5,
-         end=20, convert_to_iter_based=True),
+    dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=5, end=20),  # min-lr = lr
 ]
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
 auto_scale_lr = dict(base_batch_size=512)

@@ -8,7 +8,7 @@ model = dict(
 train_pipeline = _base_.train_pipeline
 train_pipeline[1]['scale'] = img_size
 test_pipeline = _base_.test_pipeline
-test_pipeline[1]['scale'] = img_size
+test_pipeline[1]['scale'] = int(256 / 224 * img_size)  # crop ratio 0.875
 test_pipeline[2]['crop_size'] = img_size
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

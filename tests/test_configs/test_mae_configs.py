@@ -9,7 +9,6 @@ The B models run with their real initialisation and a backward pass; the L model
 (~914M backbone parameters) are built with constant-filled linear layers (skipping a
 slow random init) and run ``loss`` without gradients.
 """
-import math
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,11 @@ CONFIG_DIR = Path('configs/mae_visionllama')
 MAE = sorted(CONFIG_DIR.glob('mae_visionllama-*.py'))
 FINETUNE = sorted(CONFIG_DIR.glob('benchmarks/*_8xb128-coslr-*.py'))
 LINEAR = sorted(CONFIG_DIR.glob('benchmarks/*linear*.py'))
-SEG = sorted(CONFIG_DIR.glob('upernet/*.py'))
+# release-named UperNet configs; their *_as2drope.py siblings are pinned in
+# tests/test_configs/test_release_recipes.py
+SEG = sorted(p for p in CONFIG_DIR.glob('upernet/*.py')
+             if not p.stem.endswith('_as2drope'))
+SEG_SIBLINGS = sorted(CONFIG_DIR.glob('upernet/*_as2drope.py'))
 DET = sorted(CONFIG_DIR.glob('vitdet/*.py'))
 ids = dict(ids=lambda p: p.stem)
 
@@ -45,7 +48,9 @@ def _size(path: Path) -> str:
 
 def test_all_configs_covered():
     assert (len(MAE), len(FINETUNE), len(LINEAR), len(SEG), len(DET)) == (3, 2, 2, 2, 2)
-    assert sorted(MAE + FINETUNE + LINEAR + SEG + DET) == sorted(CONFIG_DIR.rglob('*.py'))
+    assert len(SEG_SIBLINGS) == 2
+    assert sorted(MAE + FINETUNE + LINEAR + SEG + SEG_SIBLINGS + DET) == \
+        sorted(CONFIG_DIR.rglob('*.py'))
 
 
 def _load(path: Path, scope: str) -> Config:
@@ -155,7 +160,8 @@ def test_mae_pretraining(path, fast_linear_init_if_large):
     assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
         ('LinearLR', 40, 'CosineAnnealingLR', 40, epochs)
     assert cfg.train_cfg.max_epochs == epochs
-    assert cfg.train_dataloader.batch_size == 512
+    # the release's L run: 256 per GPU (2048 in all) at the same lr
+    assert cfg.train_dataloader.batch_size == {'b': 512, 'l': 256}[size]
     assert dict(cfg.train_dataloader.collate_fn) == dict(type='default_collate')
     assert [h.type for h in cfg.custom_hooks] == ['SaveWeightsHook']
 
@@ -179,9 +185,11 @@ def test_finetuning(path, fast_linear_init_if_large):
     assert backbone == dict(type='VisionLLaMA', arch=f'{size}-mae', img_size=224,
                             patch_size=16, with_cls_token=False,
                             out_type='avg_featmap', final_norm=False,
-                            drop_path_rate={'b': 0.1, 'l': 0.2}[size], init_cfg=None)
+                            drop_path_rate={'b': 0.1, 'l': 0.2}[size],
+                            ffn_drop_path=False, init_cfg=None)
     assert cfg.model.head.in_channels == WIDTH[size]
-    rate, lr, epochs = {'b': (0.65, 2e-3, 100), 'l': (0.75, 4e-3, 50)}[size]
+    # the release's layer decay 0.45 (lama-*-lrd45-* configs)
+    rate, lr, epochs = {'b': (0.45, 2e-3, 100), 'l': (0.45, 4e-3, 50)}[size]
     assert cfg.optim_wrapper.constructor == 'LayerDecayOptimWrapperConstructor'
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == rate
     assert cfg.optim_wrapper.optimizer.lr == lr and cfg.train_cfg.max_epochs == epochs
@@ -201,7 +209,7 @@ def test_linear_probing(path, fast_linear_init_if_large):
     assert backbone == dict(type='VisionLLaMA', arch=f'{size}-mae', img_size=224,
                             patch_size=16, frozen_stages=DEPTH[size],
                             with_cls_token=False, out_type='avg_featmap',
-                            final_norm=True, init_cfg=None)
+                            final_norm=False, init_cfg=None)
     assert cfg.model.neck == dict(type='ClsBatchNormNeck', input_features=WIDTH[size])
     assert cfg.model.head.in_channels == WIDTH[size]
     assert cfg.optim_wrapper.optimizer == dict(type='LARS', lr=6.4, weight_decay=0.0,
@@ -234,7 +242,7 @@ def test_upernet(path, fast_linear_init_if_large):
     assert backbone == dict(
         type='VisionLLaMA', arch=f'{size}-mae', img_size=512, patch_size=16,
         out_indices=out_indices, with_cls_token=False, out_type='featmap',
-        final_norm=False, rope_type='as2d', rope_anchor=(14, 14), drop_path_rate=0.1,
+        final_norm=False, rope_type='2d', drop_path_rate=0.1, ffn_drop_path=False,
         init_cfg=None)
     width = WIDTH[size]
     assert cfg.model.neck == dict(type='Feature2Pyramid', embed_dim=width,
@@ -249,13 +257,16 @@ def test_upernet(path, fast_linear_init_if_large):
     assert dict(optim.paramwise_cfg) == dict(layer_decay_rate=0.65, flat_decay_mult=0.0)
     assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
                                    weight_decay=0.05)
-    assert cfg.train_cfg.max_iters == 160000 and cfg.train_dataloader.batch_size == 2
+    assert cfg.train_cfg.max_iters == 160000
+    # the release's L: 1 image per GPU, 2 accumulation steps
+    assert cfg.train_dataloader.batch_size == {'b': 2, 'l': 1}[size]
+    assert cfg.optim_wrapper.get('accumulative_counts', 1) == {'b': 1, 'l': 2}[size]
 
     model, optim = _build(cfg, 'mmseg', size)
     _check_layer_decay(optim, model, size, 0.65, 1e-4)
     assert _lr_of(optim, model, 'decode_head.conv_seg.weight')[0] == pytest.approx(1e-4)
-    # the RoPE anchor: a 512 crop (32x32 grid) is mapped onto the 14x14 pretraining range
-    assert model.backbone.rope.anchor_grid == (14, 14)
+    # plain 2D RoPE as the release: a 512 crop uses coordinates 0..31, unscaled
+    assert model.backbone.rope.rope_type == '2d'
     torch.manual_seed(0)
     losses = _run_loss(model, size, torch.randn(2, 3, 64, 64), seg_samples(2))
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
@@ -298,10 +309,12 @@ def test_vitdet_mask_rcnn(path, fast_linear_init_if_large):
     assert dict(optim.paramwise_cfg) == dict(layer_decay_rate=rate, flat_decay_mult=0.0)
     assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
                                    weight_decay=0.1)
-    # 36 epochs of 118k images at 64 images per iteration; x0.1 at 88 % and 96 %
-    assert cfg.train_cfg.max_iters == math.ceil(36 * 118000 / 64)
-    assert cfg.train_dataloader.batch_size * 16 == cfg.auto_scale_lr.base_batch_size
-    assert cfg.param_scheduler[1].milestones == [58410, 63720]
+    # the release's schedule: 137250 iterations of 8 x 4 images, 2 accumulation steps,
+    # x0.1 at 102937 / 125812 (projects/ViTDet/configs/lsj-36e_coco-instance.py)
+    assert cfg.train_cfg.max_iters == 137250
+    assert cfg.optim_wrapper.accumulative_counts == 2
+    assert cfg.train_dataloader.batch_size * 8 == cfg.auto_scale_lr.base_batch_size
+    assert cfg.param_scheduler[1].milestones == [102937, 125812]
     train_pipeline = [t.type for t in cfg.train_dataloader.dataset.dataset.pipeline]
     assert 'RandomResize' in train_pipeline and 'RandomCrop' in train_pipeline  # LSJ
 

@@ -38,12 +38,15 @@ def _configs(pattern):
 CLS = _configs('pyramid-visionllama-*_8xb128-300e_in1k.py')
 SEG = _configs('pyramid-visionllama-*_uperhead_8xb2-160k_ade20k-512x512.py')
 DET = _configs('mask-rcnn_pyramid-visionllama-*_fpn_*_coco.py')
+# siblings with the corrected GSA keys (pinned in test_release_recipes.py)
+SIBLINGS = _configs('*_mean-gsa-keys*.py')
 ids = dict(ids=lambda p: p.stem)
 
 
 def test_all_configs_covered():
     assert len(CLS) == 3 and len(SEG) == 3 and len(DET) == 6
-    assert sorted(CLS + SEG + DET) == _configs('*.py')
+    assert len(SIBLINGS) == 12
+    assert sorted(CLS + SEG + DET + SIBLINGS) == _configs('*.py')
 
 
 def _load(path, scope):
@@ -54,7 +57,9 @@ def _load(path, scope):
     assert backbone.type == 'PyramidVisionLLaMA' and backbone.arch == _arch(path)
     assert set(backbone) <= {  # _delete_ dropped every key of the base's backbone
         'type', 'arch', 'out_indices', 'out_type', 'norm_after_stage', 'rope_type',
-        'drop_path_rate', 'init_cfg'}
+        'gsa_key_coords', 'lsa_mask_padding', 'drop_path_rate', 'init_cfg'}
+    # GSA keys and LSA padding as the released code
+    assert (backbone.gsa_key_coords, backbone.lsa_mask_padding) == ('official', False)
     if scope != 'mmpretrain':
         assert backbone.init_cfg == dict(
             type='Pretrained', prefix='backbone.',
@@ -125,18 +130,24 @@ def test_seg_config(path):
     arch = _arch(path)
     cfg = _load(path, 'mmseg')
     b = cfg.model.backbone
+    # the release's twins_svt_lama_as-{s,b,l}: drop path 0.2 / 0.2 / 0.3, slide 512/341
+    drop_path = {'s': 0.2, 'b': 0.2, 'l': 0.3}[arch]
     assert (b.norm_after_stage, b.rope_type, tuple(b.out_indices), b.drop_path_rate) \
-        == (True, 'as2d', (0, 1, 2, 3), 0.2)
+        == (True, 'as2d', (0, 1, 2, 3), drop_path)
     assert cfg.model.decode_head.in_channels == WIDTHS[arch]
     assert cfg.model.auxiliary_head.in_channels == WIDTHS[arch][2]
-    assert cfg.model.test_cfg.mode == 'whole'
+    assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512),
+                                      stride=(341, 341))
     assert cfg.train_cfg.max_iters == 160000 and cfg.train_dataloader.batch_size == 2
     model, optim = _build(cfg, 'mmseg', MODELS)
     assert model.backbone.embed_dims == WIDTHS[arch]
     for name in ('backbone.layers.2.0.ln1.weight', 'backbone.layers.2.1.attn.norm.weight',
-                 'backbone.norm_list.3.weight', 'backbone.layers.2.0.ffn.gamma2.weight'):
+                 'backbone.norm_list.3.weight'):
         assert _decay(optim, model, name) == 0, name
-    assert _decay(optim, model, 'backbone.layers.2.0.attn.qkv.weight') == 0.01
+    # the release decays everything whose name lacks 'norm', layer scale included
+    for name in ('backbone.layers.2.0.attn.qkv.weight',
+                 'backbone.layers.2.0.ffn.gamma2.weight'):
+        assert _decay(optim, model, name) == 0.01, name
     if arch != 's':
         return
     meta = dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64))

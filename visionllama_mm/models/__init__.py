@@ -5,3 +5,5 @@ from .necks import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
 from . import heads  # noqa: F401,E402
 from .heads import *  # noqa: F401,F403,E402
+from . import losses  # noqa: F401,E402
+from .losses import *  # noqa: F401,F403,E402

@@ -3,9 +3,10 @@
 # is inherited: frozen trunk, BatchNorm without affine before the linear head
 # (ClsBatchNormNeck), LARS lr 6.4 (batch 8 x 2048), 10 warmup epochs + cosine, AMP.
 # The MAE encoder keeps its class token out of the blocks (it is never trained as a
-# summary token), so the probe reads the average of the patch tokens after the final
-# norm (with_cls_token=False, out_type='avg_featmap', final_norm=True; the pooled LN has
-# unit weight and is frozen with the trunk).
+# summary token), so the probe reads the average of the patch tokens. As the release
+# (mmpretrain/configs/mae/benchmarks/lama-base-p16_8xb2048-linear-coslr-800-90e_in1k.py):
+# no final norm on the tokens (final_norm=False), then the mean and the pooled LN (unit
+# weight, frozen with the trunk): with_cls_token=False, out_type='avg_featmap'.
 _base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -20,7 +21,7 @@ model = dict(
         frozen_stages=12,
         with_cls_token=False,
         out_type='avg_featmap',
-        final_norm=True,
+        final_norm=False,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(type='ClsBatchNormNeck', input_features=768),
     head=dict(in_channels=768))

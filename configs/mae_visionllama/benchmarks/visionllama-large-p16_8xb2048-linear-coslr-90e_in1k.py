@@ -1,7 +1,8 @@
 # Linear probing of the MAE-pretrained VisionLLaMA-L on ImageNet-1k, 90 epochs (paper:
 # 77.3 after the 800e MAE run). mmpretrain's MAE ViT-L linear-probing recipe (frozen
 # trunk, ClsBatchNormNeck, LARS lr 6.4, batch 8 x 2048, AMP) with the pooling of the B
-# config.
+# config (final_norm=False as the release,
+# mmpretrain/configs/mae/benchmarks/lama-large-p16_8xb2048-linear-coslr-800-90e_in1k.py).
 _base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -16,7 +17,7 @@ model = dict(
         frozen_stages=24,
         with_cls_token=False,
         out_type='avg_featmap',
-        final_norm=True,
+        final_norm=False,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(type='ClsBatchNormNeck', input_features=1024),
     head=dict(in_channels=1024))

@@ -4,10 +4,13 @@
 # (rescales 4/2/1/0.5) -> UPerHead (768 channels) + FCN auxiliary head, AdamW lr 1e-4,
 # betas (0.9, 0.999), wd 0.05, layer decay 0.65, 1500 warmup iterations + poly,
 # 8 x 2 images, slide inference 512/341.
-# The backbone is VisionLLaMA 'b-mae' without class token, its RoPE anchored at the
-# 14x14 grid of the 224 px pretraining (AS2DRoPE: the 32x32 grid of a 512 crop maps onto
-# the pretraining coordinate range, nothing is interpolated). Pretrained weights: the MAE
-# run's weights.pth (SaveWeightsHook), loaded by the backbone's init_cfg.
+# The backbone is VisionLLaMA 'b-mae' without class token and, as the release
+# (mmseg/configs/mae/lama-base_upernet_8xb2-800-amp-160k_ade20k-512x512.py), plain 2D
+# RoPE on the 32x32 grid of a 512 crop (coordinates 0..31, extrapolated beyond the 14x14
+# pretraining grid) and drop path on the attention branch only. The sibling
+# *_as2drope.py anchors RoPE at the 14x14 pretraining grid instead (AS2DRoPE).
+# Pretrained weights: the MAE run's weights.pth (SaveWeightsHook), loaded by the
+# backbone's init_cfg.
 _base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -24,9 +27,9 @@ model = dict(
         with_cls_token=False,
         out_type='featmap',
         final_norm=False,
-        rope_type='as2d',
-        rope_anchor=(14, 14),
+        rope_type='2d',
         drop_path_rate=0.1,
+        ffn_drop_path=False,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))
 
 # mmseg's base asks for AMP only through the legacy `fp16` key, which mmseg 1.x / mmengine

@@ -4,13 +4,19 @@
 # and the LSJ COCO instance data / runtime (common/lsj-100e_coco-instance.py), changed as
 # mmdet's projects/ViTDet config changes them (that project is not in mmdet's wheel):
 # - backbone: VisionLLaMA 'b-mae', no class token, stride-16 map of the last block,
-#   14x14 window attention in all blocks but 2/5/8/11 (global), drop path 0.1;
+#   14x14 window attention in all blocks but 2/5/8/11 (global), drop path 0.1 on the
+#   attention branch only (the release's blocks);
 # - neck: SimpleFPN (4x / 2x / 1x / 0.5x of that map, LN2d) -> 5 levels of 256;
 # - heads: RPN with 2 convs, Shared4Conv1FC box head and mask head with LN2d;
 # - data: LSJ (scale 0.1-2.0, 1024 crop), batches padded to 1024x1024; test at 1024;
 # - AdamW lr 1e-4, betas (0.9, 0.999), wd 0.1, layer decay 0.7 (our constructor),
-#   250 warmup iterations, x0.1 at 88 % and 96 % of training; 16 x 4 images, AMP.
-# 36 epochs = 66375 iterations of 64 images (118k images per epoch).
+#   AMP; the release's schedule (mmdetection/projects/ViTDet/configs/
+#   lsj-36e_coco-instance.py and lamadet_mask-rcnn_vit-b-mae_lsj-800-36e.py): 8 x 4
+#   images per iteration with 2 accumulation steps (64 per update), 137250 iterations
+#   (~37.2 epochs of 118k images; the release's comment says 36), 250 warmup
+#   iterations, x0.1 at iterations 102937 and 125812 (~27.9 / 34.1 epochs).
+#   The release also compresses DDP gradients to fp16 (its Fp16CompresssionHook);
+#   this config does not.
 # RoPE as the release's ViTDet: window blocks use window-local coordinates 0..13,
 # global blocks the whole 64x64 grid (rope_type '2d', no rescaling).
 _base_ = [
@@ -39,6 +45,7 @@ model = dict(
         window_size=14,
         window_block_indexes=[0, 1, 3, 4, 6, 7, 9, 10],
         drop_path_rate=0.1,
+        ffn_drop_path=False,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(
         _delete_=True,
@@ -70,17 +77,18 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',
+    accumulative_counts=2,
     constructor='LayerDecayOptimWrapperConstructor',
     # flat_decay_mult=0: no weight decay on 1-D parameters (norms, biases), as ViTDet
     paramwise_cfg=dict(layer_decay_rate=0.7, flat_decay_mult=0.0),
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1))
 
-max_iters = 66375  # 36 epochs x 118k images / 64 images per iteration
+max_iters = 137250  # x 32 images / 118k images per epoch = ~37.2 epochs
 interval = 5000
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[int(max_iters * 0.88), int(max_iters * 0.96)], gamma=0.1),
+         milestones=[102937, 125812], gamma=0.1),
 ]
 train_cfg = dict(
     _delete_=True,
@@ -93,4 +101,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, save_last=True,
                     interval=interval, max_keep_ckpts=5))
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
-auto_scale_lr = dict(base_batch_size=64)
+# --auto-scale-lr compares with GPUs x batch_size (accumulation not counted): 8 x 4
+auto_scale_lr = dict(base_batch_size=32)

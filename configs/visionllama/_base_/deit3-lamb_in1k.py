@@ -1,9 +1,13 @@
-# DeiT-III-style supervised recipe used by the VisionLLaMA release for the plain models
-# (deit/ImageNet1k_SFT.md): LAMB, batch 8 x 256 = 2048 (lr not rescaled), wd 0.05,
-# 5 warmup epochs + cosine, Mixup 0.8 / CutMix 1.0, BCE loss, no label smoothing,
-# 3-Augment (one of grayscale / solarize / blur) + ColorJitter 0.3, no RandAugment or
-# random erasing. The mmpretrain package's ImageNet dataset, runtime and schedule
-# bases are inherited, not copied. (Repeated augmentation of the release is not used.)
+# DeiT-III-style supervised recipe of the VisionLLaMA release for the plain models
+# (deit/train_plain_800.sh, run through deit/main_b.py + deit/engine_b.py): LAMB
+# (eps 1e-8 as timm's create_optimizer passes), batch 8 x 256 = 2048 (lr not rescaled),
+# wd 0.05, 5 warmup epochs from 1e-6 + cosine to 1e-5, Mixup 0.8 / CutMix 1.0, BCE on
+# binarized Mixup/CutMix targets (engine_b.py: targets.gt(0.0)), no label smoothing,
+# repeated augmentation x3 (deit/samplers.py RASampler), 3-Augment (one of grayscale /
+# solarize / blur) + ColorJitter 0.3, no RandAugment or random erasing. Evaluation:
+# resize the short side to 256/224 * size, centre crop (crop ratio 0.875: deit/datasets.py
+# ignores the --eval-crop-ratio 1.0 of the scripts). The mmpretrain package's ImageNet
+# dataset, runtime and schedule bases are inherited, not copied.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
@@ -29,7 +33,7 @@ model = dict(
         type='LinearClsHead',
         num_classes=1000,
         in_channels=384,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        loss=dict(type='BinarizedTargetBCELoss', loss_weight=1.0),
         init_cfg=dict(type='TruncNormal', layer='Linear', std=.02)),
     init_cfg=[
         dict(type='TruncNormal', layer='Linear', std=.02),
@@ -56,13 +60,15 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=img_size, edge='short', backend='pillow',
-         interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=img_size),  # eval crop ratio 1.0
+    dict(type='ResizeEdge', scale=int(256 / 224 * img_size), edge='short',
+         backend='pillow', interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=img_size),  # crop ratio 0.875
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=256, num_workers=10,
-                        dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(
+    batch_size=256, num_workers=10, drop_last=True,
+    sampler=dict(_delete_=True, type='RepeatAugSampler', num_repeats=3, shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=256, num_workers=10,
                       dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
@@ -70,7 +76,7 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='Lamb', lr=4e-3, weight_decay=0.05),
+    optimizer=dict(type='Lamb', lr=4e-3, eps=1e-8, weight_decay=0.05),
     paramwise_cfg=dict(flat_decay_mult=0.0,
                        custom_keys={'.cls_token': dict(decay_mult=0.0)}))
 max_epochs = 800

@@ -66,6 +66,9 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         drop_path_mode: ``'linear'`` ramps drop path from 0 to ``drop_path_rate`` over
             depth (mmpretrain, MAE fine-tuning); ``'uniform'`` uses the same rate in
             every block (the supervised DeiT-III-style release).
+        ffn_drop_path: ``False`` applies drop path to the attention branch only, as
+            the release's MAE-derived blocks (fine-tune, UperNet, ViTDet); ``True``
+            (default) to both branches, as the supervised release.
         qkv_bias: bias of the qkv projection.
         layer_scale_init_value: overrides the arch's layer-scale init (0 disables).
         norm_eps: LayerNorm epsilon.
@@ -111,6 +114,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  drop_path_mode: str = 'linear',
+                 ffn_drop_path: bool = True,
                  qkv_bias: bool = True,
                  layer_scale_init_value: Optional[float] = None,
                  norm_eps: float = 1e-6,
@@ -197,7 +201,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
                 ffn_bias=self.arch_settings.get('ffn_bias', False),
                 layer_scale_init_value=layer_scale_init_value,
                 drop_path_rate=drop_path_rates[i], attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate, norm_eps=norm_eps,
+                drop_rate=drop_rate, norm_eps=norm_eps, ffn_drop_path=ffn_drop_path,
                 attn=LocallyGroupedAttention(
                     self.embed_dims, self.num_heads, window_size, qkv_bias,
                     attn_drop_rate, drop_rate) if i in window_block_indexes else None)

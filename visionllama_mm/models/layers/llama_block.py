@@ -29,7 +29,10 @@ class VisionLLaMABlock(nn.Module):
         feedforward_channels: SwiGLU hidden width.
         qkv_bias / proj_bias / ffn_bias: linear-layer biases.
         layer_scale_init_value: gamma init; 0 disables layer scale.
-        drop_path_rate: stochastic depth of both residual branches.
+        drop_path_rate: stochastic depth of the residual branches.
+        ffn_drop_path: ``True`` (default) applies drop path to both branches;
+            ``False`` to the attention branch only, as the release's MAE-derived
+            blocks (its ``LLaMAMLP`` has no drop path).
         attn_drop_rate / drop_rate: attention-weight and output dropout.
         norm_eps: LayerNorm epsilon.
         attn: the token mixer; defaults to :class:`RoPEAttention` (global attention).
@@ -41,7 +44,8 @@ class VisionLLaMABlock(nn.Module):
                  qkv_bias: bool = True, proj_bias: bool = True, ffn_bias: bool = False,
                  layer_scale_init_value: float = 0., drop_path_rate: float = 0.,
                  attn_drop_rate: float = 0., drop_rate: float = 0.,
-                 norm_eps: float = 1e-6, attn: Optional[nn.Module] = None) -> None:
+                 norm_eps: float = 1e-6, attn: Optional[nn.Module] = None,
+                 ffn_drop_path: bool = True) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = attn if attn is not None else RoPEAttention(
@@ -55,7 +59,7 @@ class VisionLLaMABlock(nn.Module):
             embed_dims, feedforward_channels, bias=ffn_bias,
             layer_scale_init_value=layer_scale_init_value,
             dropout_layer=(dict(type='DropPath', drop_prob=drop_path_rate)
-                           if drop_path_rate > 0 else None))
+                           if drop_path_rate > 0 and ffn_drop_path else None))
 
     def forward(self, x: Tensor, *attn_args) -> Tensor:
         """``x`` ``(B, N, C)``; ``attn_args`` go to the attention (for the default

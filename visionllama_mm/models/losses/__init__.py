@@ -1,0 +1,2 @@
+"""Losses of visionllama_mm."""
+from .binarized_bce import BinarizedTargetBCELoss  # noqa: F401
