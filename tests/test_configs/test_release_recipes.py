@@ -5,6 +5,7 @@ Config-level checks (``Config.fromfile``, nothing is built). The comment above e
 names the file of the official release (github.com/Meituan-AutoML/VisionLLaMA) whose
 values it pins.
 """
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict
 
@@ -16,7 +17,9 @@ PYR = Path('configs/pyramid_visionllama')
 MAE = Path('configs/mae_visionllama')
 
 
+@lru_cache(maxsize=None)
 def _load(path: Path) -> Config:
+    """The merged config (cached: a sibling and its release share loads; read only)."""
     return Config.fromfile(str(path))
 
 
@@ -248,6 +251,9 @@ def test_mae_vitdet_b():
             optim.optimizer.weight_decay) == (2, 0.7, 0.1)
     assert cfg.train_dataloader.batch_size == 4
     assert cfg.model.backbone.ffn_drop_path is False
+    train = cfg.train_dataloader.dataset.dataset.pipeline
+    assert _types(train)[2] == 'RandomFlip'  # flip before the jitter, as released
+    assert _step(train, 'Pad')['pad_val'] == dict(img=(114, 114, 114))
     # ~37.2 epochs of 118k images, steps at ~27.9 / ~34.1 epochs
     assert 137250 * 32 / 118000 == pytest.approx(37.2, abs=0.05)
 

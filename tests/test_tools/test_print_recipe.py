@@ -30,9 +30,9 @@ def test_plain_supervised_recipe():
     assert rows['total batch'] == \
         '8 GPUs (file name) x 256 per GPU x 1 accumulation = 2048'
     assert rows['sampler'] == 'RepeatAugSampler(num_repeats=3, shuffle=True)'
-    assert rows['loss model.head.loss'] == 'BinarizedTargetBCELoss(loss_weight=1.0)'
+    assert rows['loss model.head.loss'] == 'BinarizedTargetBCELoss(loss_weight=1)'
     assert rows['eval crop ratio'] == '0.875 (short side 256, centre crop 224)'
-    assert rows['batch augments'] == 'Mixup(alpha=0.8) -> CutMix(alpha=1.0)'
+    assert rows['batch augments'] == 'Mixup(alpha=0.8) -> CutMix(alpha=1)'
     assert rows['layer decay'] == 'none'
     assert rows['no weight decay'] == "1-D params, '.cls_token'"
     assert rows['AMP'].startswith('no') and rows['gradient clipping'] == 'none'

@@ -46,6 +46,8 @@ def fmt(value: Any) -> str:
             return ' -> '.join(call(v) for v in value)
         if value and all(isinstance(v, (list, tuple)) for v in value):  # choices
             return 'one of [' + ' / '.join(fmt(v) for v in value) + ']'
+        if len(value) == 1:
+            return f'({fmt(value[0])},)'
         return '(' + ', '.join(fmt(v) for v in value) + ')'
     return str(value)
 
