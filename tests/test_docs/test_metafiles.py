@@ -1,0 +1,108 @@
+"""The model zoo metadata (``model-index.yml`` -> ``configs/*/metafile.yml``) is true.
+
+* ``model-index.yml`` imports one metafile per family and mim's ``modelindex`` loads
+  the whole index without check errors;
+* every config under ``configs/`` (except ``demo/`` and ``_base_/``) is listed exactly
+  once, every listed config exists, parses as an mmengine ``Config`` and has a
+  README row;
+* ``Parameters``, ``FLOPs`` and ``Backbone FLOPs`` are what
+  ``tools/analysis_tools/get_flops.py`` reports (the same ``model_complexity`` count of
+  the same synthetic batch), counted here on the meta device: shapes only, so even
+  the 2-3B-parameter models cost no memory. ``FLOPs`` is left out for Mask R-CNN
+  configs, whose forward runs NMS on tensor values;
+* every result is marked as reported by the paper (never a run of this package).
+"""
+from pathlib import Path
+from typing import List
+
+import pytest
+import yaml
+from metafile_counts import config_files, measure_on_meta
+from mmengine.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SUBFOLDERS = ('benchmarks', 'upernet', 'vitdet')
+FAMILIES = ('visionllama', 'pyramid_visionllama', 'mae_visionllama', 'aim', 'vitg')
+
+
+def load_yaml(path: Path) -> dict:
+    with open(path, encoding='utf-8') as f:
+        return yaml.safe_load(f)
+
+
+def metafiles() -> List[Path]:
+    index = load_yaml(REPO_ROOT / 'model-index.yml')
+    return [REPO_ROOT / entry for entry in index['Import']]
+
+
+def all_models() -> List[dict]:
+    return [model for path in metafiles() for model in load_yaml(path)['Models']]
+
+
+MODELS = all_models()
+
+
+def test_model_index_imports_every_family():
+    expected = [REPO_ROOT / 'configs' / family / 'metafile.yml' for family in FAMILIES]
+    assert metafiles() == expected
+    assert all(path.is_file() for path in expected)
+
+
+def test_modelindex_loads_without_errors():
+    """mim reads the index with ``modelindex``; its own check must be clean."""
+    import modelindex
+    index = modelindex.load(str(REPO_ROOT / 'model-index.yml'))
+    index.build_models_with_collections()
+    assert index.check(silent=True) == []
+    assert len(index.models) == len(MODELS)
+
+
+def test_every_config_listed_once():
+    listed = [model['Config'] for model in MODELS]
+    assert sorted(listed) == config_files()
+    names = [model['Name'] for model in MODELS]
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize('path', metafiles(), ids=lambda p: p.parent.name)
+def test_collection_and_readme(path):
+    meta = load_yaml(path)
+    collections = {c['Name']: c for c in meta['Collections']}
+    readme = (REPO_ROOT / next(iter(collections.values()))['README']).read_text()
+    for collection in collections.values():
+        assert collection['Paper']['URL'].startswith('https://arxiv.org/abs/')
+        assert (REPO_ROOT / collection['README']).is_file()
+    for model in meta['Models']:
+        assert model['In Collection'] in collections
+        assert Path(model['Config']).name in readme, f'{model["Name"]} not in README'
+        assert readme.count('## Differences from the release') <= 1
+
+
+@pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])
+def test_model_entry(model):
+    config = REPO_ROOT / model['Config']
+    assert config.is_file()
+    cfg = Config.fromfile(str(config))
+    assert cfg.model.get('type') is not None
+    metadata = model['Metadata']
+    assert isinstance(metadata['Parameters'], int) and metadata['Parameters'] > 0
+    assert ('FLOPs' in metadata) == (cfg.default_scope != 'mmdet')
+    for result in model.get('Results') or []:
+        assert set(result) >= {'Task', 'Dataset', 'Metrics', 'Source'}
+        assert result['Source'].startswith('reported'), result
+        assert all(isinstance(v, (int, float)) for v in result['Metrics'].values())
+    weights = model.get('Weights')
+    if weights is not None:  # the file the family README's converter command writes
+        readme = (config.parents[1 if config.parent.name in SUBFOLDERS else 0] /
+                  'README.md').read_text(encoding='utf-8')
+        assert f' {weights}' in readme, f'no converter command writes {weights}'
+
+
+@pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])
+def test_params_and_flops_match_get_flops(model):
+    counts = measure_on_meta(model['Config'])
+    metadata = model['Metadata']
+    assert metadata['Parameters'] == counts['params']
+    assert metadata['Backbone FLOPs'] == counts['backbone_flops']
+    if 'flops' in counts:
+        assert metadata['FLOPs'] == counts['flops']
