@@ -44,7 +44,7 @@ class SimpleFeaturePyramid(BaseModule):
             raise ValueError(f'in_channels needs 4 entries, got {in_channels!r}')
         if num_outs < 4:
             raise ValueError(f'num_outs must be >= 4, got {num_outs}')
-        c = backbone_channel
+        self.backbone_channel = c = backbone_channel
         self.fpn1 = nn.Sequential(
             nn.ConvTranspose2d(c, c // 2, 2, 2), LN2d(c // 2, eps=1e-6), nn.GELU(),
             nn.ConvTranspose2d(c // 2, c // 4, 2, 2))
