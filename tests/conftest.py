@@ -1,8 +1,10 @@
 """Shared test setup: run from the repository root (configs use relative data paths)."""
 import os
+import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +14,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for tests/reference.
 @pytest.fixture(autouse=True)
 def _repo_root_cwd(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)
+
+
+@pytest.fixture(autouse=True)
+def _seed_every_test():
+    """Every test starts from the same random state (Python, numpy and torch), so a
+    result never depends on which tests ran before it. (torch is imported here, not
+    at the top: ``pytest_configure`` sets ``OMP_NUM_THREADS`` before its first
+    import.)"""
+    import torch
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 def pytest_configure(config):

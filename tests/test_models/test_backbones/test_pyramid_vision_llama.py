@@ -121,13 +121,20 @@ def test_stage_shapes_at_odd_sizes(hw):
 
 
 def test_as2d_is_identity_at_the_anchor():
+    # layer scale 1, not the release's 1e-4: with 1e-4 the rescaled RoPE changed the
+    # output by only 1.8e-7 .. 4.8e-7 (relative, 40 input seeds), within allclose's
+    # tolerance for 4 of them; with 1 by 5.5e-5 .. 2.0e-4
+    torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)  # stage grids 16, 8, 4, 2
-    plain = tiny(rope_type='2d').eval()(x)
-    anchored = tiny(rope_type='as2d', rope_anchor=[16, 8, 4, 2]).eval()(x)
+    plain = tiny(rope_type='2d', layer_scale_init_value=1.).eval()(x)
+    anchored = tiny(rope_type='as2d', rope_anchor=[16, 8, 4, 2],
+                    layer_scale_init_value=1.).eval()(x)
     for a, b in zip(plain, anchored):
         assert torch.equal(a, b)
-    other = tiny(rope_type='as2d').eval()(x)  # anchor 14 everywhere: rescaled
-    assert not torch.allclose(other[-1], plain[-1])
+    # anchor 14 everywhere: rescaled positions change the output
+    other = tiny(rope_type='as2d', layer_scale_init_value=1.).eval()(x)
+    change = (other[-1] - plain[-1]).abs().max() / plain[-1].abs().max()
+    assert change > 1e-5
 
 
 def test_classification_output_and_arch_sizes():
