@@ -224,6 +224,7 @@ WEIGHTS: Dict[str, str] = {
 }
 
 FAILED: List[str] = []
+TASK_ORDER = ('Self-supervised Pretraining', CLS, SEG, DET)
 
 
 def task_of(stem: str, scope: str) -> str:
@@ -287,6 +288,7 @@ def metafile(family: str, configs: List[str]) -> dict:
             entries.append(model_entry(config, family))
         except Exception as err:  # report every broken config, then fail
             FAILED.append(f'{config}: {type(err).__name__}: {err}')
+    entries.sort(key=lambda e: (TASK_ORDER.index(e[1]), e[0]['Name']))
     return ({
         'Collections': [collection],
         'Models': [e for e, _ in entries]

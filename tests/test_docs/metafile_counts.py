@@ -6,11 +6,12 @@ FLOPs of a config's model with the model on the meta device (shapes only).
 """
 import functools
 import importlib
+import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
 from visionllama_mm.apis import (convert_syncbn_for_cpu, count_flops, import_scope,
@@ -69,13 +70,25 @@ def measure_on_meta(config: str) -> Dict[str, int]:
     convert_syncbn_for_cpu(cfg)
     if cfg.get('data_preprocessor') is not None:
         cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    key = (json.dumps(cfg.model.to_dict(), sort_keys=True,
+                      default=repr), scope, flops_shape(cfg, scope))
+    if key not in _MODEL_COUNTS:  # 1x / 3x, 800 / 1600 epochs: the same model
+        _MODEL_COUNTS[key] = _count_model(cfg.model, scope, key[2])
+    return _MODEL_COUNTS[key]
+
+
+_MODEL_COUNTS: Dict[tuple, Dict[str, int]] = {}
+
+
+def _count_model(model_cfg: ConfigDict, scope: str, shape: tuple) -> Dict[str, int]:
+    """Build ``model_cfg`` on the meta device and count one ``shape`` image."""
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope), torch.device('meta'):
-        model = registry.build(cfg.model)
+        model = registry.build(model_cfg)
     model = model.to('meta').eval()  # also moves the data preprocessor's device
     model.requires_grad_(False)  # torch's module tracker trips on views of trainable
     # parameters (the MAP probe's expanded latent) in a counted no-grad forward
-    batch = make_batch(scope, flops_shape(cfg, scope), 1)
+    batch = make_batch(scope, shape, 1)
     if 'SelfSup' in type(model.data_preprocessor).__name__:
         # the MAE / AIM dataloaders collate images into one tensor (default_collate)
         batch['inputs'] = torch.stack(batch['inputs'])
