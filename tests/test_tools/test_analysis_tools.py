@@ -215,19 +215,26 @@ def test_sweep_on_demo_subset(sweep_tool, tmp_path):
 
 
 @pytest.mark.parametrize('backbone_type', ['VisionLLaMA', 'PyramidVisionLLaMA'])
-def test_benchmark_vs_mm_runs_both_models(tmp_path, monkeypatch, backbone_type):
-    """`make benchmark`'s tool: ours and the same-size mmpretrain / mmseg reference."""
-    spec = importlib.util.spec_from_file_location('benchmark_vs_mm',
-                                                  TOOLS / 'benchmark_vs_mm.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+def test_benchmark_vs_mm_runs_both_models(tmp_path, backbone_type, capsys):
+    """`make benchmark`'s tool: ours and the same-size mmpretrain / mmseg reference,
+    timed interleaved; the ratios are those of the same repetitions."""
+    tool = load_tool('benchmark_vs_mm')
     out = tmp_path / 'bench.json'
-    monkeypatch.setattr('sys.argv', [
-        'benchmark_vs_mm.py', '--type', backbone_type, '--arch', 's', '--img-size', '32',
-        '--batch-size', '1', '--warmup', '0', '--repeats', '1', '--device', 'cpu',
-        '--out', str(out)])
-    tool.main()
-    rows = json.loads(out.read_text())
-    rows = rows['rows'] if isinstance(rows, dict) else rows
-    assert len(rows) == 2
+    result = tool.main([
+        '--type', backbone_type, '--arch', 's', '--img-size', '32', '--batch-size', '1',
+        '--warmup', '0', '--repeats', '3', '--device', 'cpu', '--out', str(out)])
+    assert json.loads(out.read_text()) == result
+    rows = result['rows']
+    assert len(rows) == 2 and result['repeats'] == 3
     assert all(r['fwd_img_s'] > 0 and r['fwd_bwd_img_s'] > 0 for r in rows)
+    (pair, stats), = result['time_ratios'].items()
+    assert pair == f"{rows[0]['model']} / {rows[1]['model']}"
+    for phase in ('fwd', 'fwd_bwd'):
+        ours, ref = rows[0][f'{phase}_rep_ms'], rows[1][f'{phase}_rep_ms']
+        assert len(ours) == len(ref) == 3
+        assert stats[phase]['ratios'] == pytest.approx([a / b for a, b in zip(ours, ref)])
+        assert stats[phase]['min'] <= stats[phase]['median'] <= stats[phase]['max']
+        assert rows[0][f'{phase}_ms'] == pytest.approx(sorted(ours)[1])
+    table = capsys.readouterr().out
+    median, low, high = (stats['fwd'][k] for k in ('median', 'min', 'max'))
+    assert f'| {pair} | {median:.2f}x ({low:.2f}-{high:.2f}) |' in table

@@ -5,8 +5,13 @@ ViT-G batch-256 memory check) of the backbone plus a 1000-way linear head (timm 
 carry their own head), cross-entropy on random labels, bf16 autocast
 (``--precision bf16``, the default) with fp32 weights. For every model (``--models``):
 
-- ``img/s``: ``batch * steps / time`` over ``--steps`` timed steps after ``--warmup``
-  (compilation happens in the warm-up), the device synchronised around the timing;
+- ``img/s``: ``batch / step time``, the step time being the median over ``--repeats``
+  repetitions of ``--steps`` timed steps each, after ``--warmup`` untimed steps
+  (compilation happens in the warm-up), the device synchronised around each timed
+  block. The models compared by a goal (``--pairs``, default: the goals' pairs) are
+  built together and timed **interleaved** (A B A B ... per repetition), so load from
+  other processes lands on both; for each pair the table gives the median of the
+  per-repetition img/s ratios and their spread (min-max), and the goals use it;
 - ``TFLOP/step``: ``torch.utils.flop_counter.FlopCounterMode`` over one forward +
   backward of the eager model, recomputation under activation checkpointing included
   (a multiply-add counts 2); ``model TFLOP/step`` is ``3 x forward`` (no recompute);
@@ -14,7 +19,9 @@ carry their own head), cross-entropy on random labels, bf16 autocast
   FLOPs. The peak is ``--peak-tflops`` (default: 989.4, H100 SXM dense bf16) and the
   table also gives MFU against the bf16 matmul rate measured in the same run
   (8192^3 ``torch.mm``, ``--no-measure-peak`` skips it);
-- ``peak mem``: ``torch.cuda.max_memory_allocated`` over the timed steps (GiB).
+- ``peak mem``: ``torch.cuda.max_memory_allocated`` over the model's build and
+  warm-up steps, less what was allocated before it was built (the other models of
+  its pair), in GiB.
 
 ``--compile`` adds a ``torch.compile`` row for every model (``--modes compile`` alone
 skips eager). A model that fails (out of memory, timm missing a name) is reported in
@@ -33,9 +40,11 @@ wheels and runs it as one command. Examples::
         --models visionllama-tiny,timm-vit-tiny --steps 2 --warmup 1   # smoke
 """
 import argparse
+import gc
 import json
 import os
 import platform
+import statistics
 import time
 import traceback
 from contextlib import nullcontext
@@ -110,6 +119,7 @@ GOALS = [
     ('ViT-G/14 img/s >= 1.1x timm ViT-G/14 (batch 64, checkpointing)', 'vitg-G14',
      'timm-vit-G14', 'img_s', 1.1, 'eager'),
 ]
+DEFAULT_PAIRS = list(dict.fromkeys((num, den) for _, num, den, *_ in GOALS if den))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -132,7 +142,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compile-backend', default='inductor',
                         help='torch.compile backend (aot_eager for quick CPU checks)')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--steps', type=int, default=4,
+                        help='timed steps per model in each repetition')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='interleaved repetitions (median and spread over them)')
+    parser.add_argument('--pairs', default=None,
+                        help='comma-separated A:B pairs timed interleaved, img/s '
+                        'ratio A/B (default: the pairs of the goals)')
     parser.add_argument('--peak-tflops', type=float, default=H100_BF16_DENSE_TFLOPS,
                         help='peak TFLOP/s for MFU (default: H100 SXM dense bf16)')
     parser.add_argument('--no-measure-peak', action='store_true',
@@ -150,7 +166,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if not set(args.mode_list) <= {'eager', 'compile'}:
         parser.error(f'--modes takes eager and/or compile, got {args.modes!r}')
     args.batch_sizes = _parse_batch_sizes(args.batch_size, parser)
+    args.pair_list = _parse_pairs(args.pairs, args.model_list, parser)
+    if args.steps < 1 or args.repeats < 1:
+        parser.error(f'--steps and --repeats must be >= 1, got {args.steps}, '
+                     f'{args.repeats}')
     return args
+
+
+def _parse_pairs(value: Optional[str], models: List[str],
+                 parser) -> List[Tuple[str, str]]:
+    """``A:B`` pairs of ``--pairs`` (both must be in ``--models``), or the goals'
+    pairs among ``--models``."""
+    if value is None:
+        return [p for p in DEFAULT_PAIRS if p[0] in models and p[1] in models]
+    pairs = []
+    for item in value.split(','):
+        a, sep, b = item.strip().partition(':')
+        if not sep or a not in models or b not in models or a == b:
+            parser.error(f'--pairs: {item!r} is not A:B of two different models of '
+                         f'--models {models}')
+        pairs.append((a, b))
+    return pairs
 
 
 def _parse_batch_sizes(value: Optional[str], parser) -> Dict[str, int]:
@@ -267,66 +303,144 @@ def count_flops(model: nn.Module, images, labels, args) -> Tuple[float, float]:
     return counter.get_total_flops(), forward
 
 
-def run_one(name: str, mode: str, args, peak_measured: Optional[float]) -> Dict:
+def comparison_groups(models: List[str],
+                      pairs: List[Tuple[str, str]]) -> List[List[str]]:
+    """Models linked by pairs (directly or through a shared model) form one group,
+    timed interleaved; a model in no pair is a group of its own. Order of
+    ``models``."""
+    group_of = {m: {m} for m in models}
+    for a, b in pairs:
+        merged = group_of[a] | group_of[b]
+        for m in merged:
+            group_of[m] = merged
+    groups: List[List[str]] = []
+    for m in models:
+        if not any(m in g for g in groups):
+            groups.append([n for n in models if n in group_of[m]])
+    return groups
+
+
+def prepare(name: str, args) -> Tuple[List[Dict], Dict[str, Callable[[], None]]]:
+    """Build one model, count its FLOPs, warm up each mode: ``(rows, steps)``.
+
+    One row per mode of ``--modes``; ``steps[mode]`` is one training step of that mode
+    (eager, or ``torch.compile`` of the same model, so both share the weights and the
+    optimizer). A failing mode gets ``row['error']`` and no step. A row's peak memory
+    is that of its warm-up above what was allocated before the model was built.
+    """
     source, _, default_batch, default_size, optim_kind = PRESETS[name]
     batch = args.batch_sizes.get(name, args.batch_sizes.get('*', default_batch))
     size = args.img_size or default_size
-    row = dict(model=name, source=source, mode=mode, batch_size=batch, img_size=size,
-               optimizer=optim_kind)
+    rows = [dict(model=name, source=source, mode=mode, batch_size=batch, img_size=size,
+                 optimizer=optim_kind) for mode in args.mode_list]
     device = args.device
-    model = optimizer = step_fn = None
+    steps: Dict[str, Callable[[], None]] = {}
     try:
+        _sync(device)
+        base = torch.cuda.memory_allocated() if device == 'cuda' else 0
         torch.manual_seed(0)
         model = build_model(name, size).to(device).train()
-        row['params_m'] = sum(p.numel() for p in model.parameters()) / 1e6
         images = torch.randn(batch, 3, size, size, device=device)
         labels = torch.randint(0, NUM_CLASSES, (batch, ), device=device)
         flops, forward = count_flops(model, images, labels, args)
+        optimizer = build_optimizer(model, optim_kind, device)
+    except Exception as err:  # report and go on with the next model
+        for row in rows:
+            _record_error(row, err)
+        return rows, steps
+    for row in rows:
+        row['params_m'] = sum(p.numel() for p in model.parameters()) / 1e6
         row['tflop_per_step'] = flops / 1e12
         row['model_tflop_per_step'] = 3 * forward / 1e12
         runner = torch.compile(model, mode=args.compile_mode,
                                backend=args.compile_backend) \
-            if mode == 'compile' else model
-        optimizer = build_optimizer(model, optim_kind, device)
+            if row['mode'] == 'compile' else model
 
-        def step_fn() -> None:
+        def step(runner=runner) -> None:
             _loss(runner, images, labels, args).backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
-        start = time.perf_counter()
-        for _ in range(args.warmup):
-            step_fn()
-        _sync(device)
-        row['warmup_s'] = time.perf_counter() - start
-        if device == 'cuda':
-            torch.cuda.reset_peak_memory_stats()
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step_fn()
-        _sync(device)
-        seconds = (time.perf_counter() - start) / args.steps
+        try:
+            if device == 'cuda':
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            for _ in range(args.warmup):
+                step()
+            _sync(device)
+            row['warmup_s'] = time.perf_counter() - start
+            if device == 'cuda':
+                row['peak_mem_gib'] = (torch.cuda.max_memory_allocated() - base) / 2 ** 30
+            steps[row['mode']] = step
+        except Exception as err:  # e.g. OOM in one mode
+            optimizer.zero_grad(set_to_none=True)
+            _record_error(row, err)
+    return rows, steps
+
+
+def _record_error(row: Dict, err: Exception) -> None:
+    oom = 'out of memory' in str(err).lower()
+    row['error'] = 'OOM' if oom else f'{type(err).__name__}: {str(err)[:200]}'
+    if not oom:
+        traceback.print_exc()
+
+
+def run_group(names: List[str], args, peak_measured: Optional[float]) -> List[Dict]:
+    """Prepare every (model, mode) of a group, then time them interleaved."""
+    from visionllama_mm.apis import interleaved_seconds
+    rows, steps = [], {}
+    for name in names:
+        model_rows, model_steps = prepare(name, args)
+        rows += model_rows
+        steps.update({(name, mode): step for mode, step in model_steps.items()})
+    try:
+        times = interleaved_seconds(steps, 0, args.repeats, args.device, args.steps) \
+            if steps else {}
+    except Exception as err:  # e.g. OOM once several models are resident
+        for row in rows:
+            if 'error' not in row:
+                _record_error(row, err)
+        times = {}
+    for row in rows:
+        series = times.get((row['model'], row['mode']))
+        if series is None:
+            row.setdefault('error', 'not timed')
+            continue
+        seconds = statistics.median(series)
+        flops = row['tflop_per_step'] * 1e12
+        row['rep_step_ms'] = [t * 1e3 for t in series]
         row['step_ms'] = seconds * 1e3
-        row['img_s'] = batch / seconds
+        row['img_s'] = row['batch_size'] / seconds
         row['mfu'] = flops / seconds / (args.peak_tflops * 1e12)
-        row['mfu_model'] = 3 * forward / seconds / (args.peak_tflops * 1e12)
+        row['mfu_model'] = row['model_tflop_per_step'] * 1e12 / seconds / (
+            args.peak_tflops * 1e12)
         if peak_measured:
             row['mfu_vs_measured'] = flops / seconds / (peak_measured * 1e12)
-        if device == 'cuda':
-            row['peak_mem_gib'] = torch.cuda.max_memory_allocated() / 2 ** 30
-    except Exception as err:  # report and go on with the next model
-        oom = 'out of memory' in str(err).lower()
-        row['error'] = 'OOM' if oom else f'{type(err).__name__}: {str(err)[:200]}'
-        if not oom:
-            traceback.print_exc()
-    finally:
-        del model, optimizer, step_fn
-        if device == 'cuda':
-            torch.cuda.empty_cache()
-        if mode == 'compile':
-            torch._dynamo.reset()
-    return row
+    steps = model_steps = None  # free the models before the next group
+    gc.collect()
+    if args.device == 'cuda':
+        torch.cuda.empty_cache()
+    if 'compile' in args.mode_list:
+        torch._dynamo.reset()
+    return rows
+
+
+def pair_ratios(rows: List[Dict], pairs: List[Tuple[str, str]]) -> List[Dict]:
+    """img/s of A over B per repetition (= B's step time / A's), per mode: median and
+    min-max (:func:`visionllama_mm.apis.ratio_stats`)."""
+    from visionllama_mm.apis import ratio_stats
+    found = {(r['model'], r['mode']): r for r in rows if 'error' not in r}
+    out = []
+    for a, b in pairs:
+        for mode in dict.fromkeys(r['mode'] for r in rows):
+            ra, rb = found.get((a, mode)), found.get((b, mode))
+            if ra is None or rb is None:
+                continue
+            # img/s ratio of one repetition: (batch_a / t_a) / (batch_b / t_b)
+            stats = ratio_stats([ra['batch_size'] * t for t in rb['rep_step_ms']],
+                                [rb['batch_size'] * t for t in ra['rep_step_ms']])
+            out.append(dict(a=a, b=b, mode=mode, metric='img_s', **stats))
+    return out
 
 
 # --------------------------------------------------------------------------- report
@@ -334,7 +448,7 @@ def _fmt(value, spec: str) -> str:
     return '-' if value is None else format(value, spec)
 
 
-def markdown(rows: List[Dict], header: str, args) -> str:
+def markdown(rows: List[Dict], header: str, pairs: List[Dict]) -> str:
     lines = [header, '',
              '| model | mode | batch | params (M) | img/s | step (ms) | TFLOP/step '
              '| MFU | MFU (3xfwd) | MFU vs measured peak | peak mem (GiB) |',
@@ -351,15 +465,26 @@ def markdown(rows: List[Dict], header: str, args) -> str:
             f"{r['mfu']:.3g} | {r['mfu_model']:.3g} | "
             f"{_fmt(r.get('mfu_vs_measured'), '.3g')} | "
             f"{_fmt(r.get('peak_mem_gib'), '.1f')} |")
-    goals = check_goals(rows)
+    if pairs:
+        lines += ['', '| img/s ratio (interleaved) | mode | median | min-max |',
+                  '|---|---|---|---|']
+        lines += [f"| {p['a']} / {p['b']} | {p['mode']} | {p['median']:.3f} | "
+                  f"{p['min']:.3f}-{p['max']:.3f} |" for p in pairs]
+    goals = check_goals(rows, pairs)
     if goals:
         lines += ['', '| goal | measured | met |', '|---|---|---|']
         lines += [f'| {g} | {v:.3f} | {"yes" if ok else "no"} |' for g, v, ok in goals]
     return '\n'.join(lines)
 
 
-def check_goals(rows: List[Dict]) -> List[Tuple[str, float, bool]]:
+def check_goals(rows: List[Dict], pairs: Optional[List[Dict]] = None
+                ) -> List[Tuple[str, float, bool]]:
+    """``(goal, value, met)`` of every goal whose rows were measured; a ratio is the
+    median interleaved ratio of ``pairs`` where the pair was timed, else the ratio of
+    the two rows' medians."""
     found = {(r['model'], r['mode']): r for r in rows if 'error' not in r}
+    medians = {(p['a'], p['b'], p['mode'], p['metric']): p['median']
+               for p in pairs or []}
     out = []
     for text, num, den, metric, threshold, mode in GOALS:
         a = found.get((num, mode))
@@ -367,6 +492,7 @@ def check_goals(rows: List[Dict]) -> List[Tuple[str, float, bool]]:
         if a is None or (den and b is None):
             continue
         value = a[metric] / b[metric] if den else a[metric]
+        value = medians.get((num, den, mode, metric), value)
         out.append((text, value, value >= threshold))
     return out
 
@@ -380,7 +506,8 @@ def describe(args, peak_measured: Optional[float]) -> str:
     peak = f', measured matmul peak {peak_measured:.4g} TFLOP/s' if peak_measured else ''
     return (f'{args.device} ({name}), torch {torch.__version__}, '
             f"{'bf16 autocast' if args.precision == 'bf16' else 'fp32'}, "
-            f'{args.steps} timed steps after {args.warmup} warm-up, MFU against '
+            f'median of {args.repeats} interleaved repetitions of {args.steps} '
+            f'steps after {args.warmup} warm-up, MFU against '
             f'{args.peak_tflops:g} TFLOP/s{peak}')
 
 
@@ -396,13 +523,13 @@ def main(argv: Optional[List[str]] = None) -> List[Dict]:
     peak = None if args.no_measure_peak else measure_matmul_tflops(args.device,
                                                                    args.precision)
     rows = []
-    for name in args.model_list:
-        for mode in args.mode_list:
-            row = run_one(name, mode, args, peak)
+    for group in comparison_groups(args.model_list, args.pair_list):
+        for row in run_group(group, args, peak):
             rows.append(row)
             print(json.dumps(row), flush=True)
+    pairs = pair_ratios(rows, args.pair_list)
     header = describe(args, peak)
-    table = markdown(rows, header, args)
+    table = markdown(rows, header, pairs)
     print('\n' + table)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, 'results.json'), 'w') as f:
@@ -410,7 +537,9 @@ def main(argv: Optional[List[str]] = None) -> List[Dict]:
                        device_name=header.split('(')[1].split(')')[0],
                        torch=torch.__version__, precision=args.precision,
                        peak_tflops=args.peak_tflops, measured_peak_tflops=peak,
-                       rows=rows, goals=check_goals(rows)), f, indent=2)
+                       steps=args.steps, repeats=args.repeats, warmup=args.warmup,
+                       rows=rows, pairs=pairs, goals=check_goals(rows, pairs)), f,
+                  indent=2)
     with open(os.path.join(args.out_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     print(f'\nwrote {args.out_dir}/results.json and results.md')

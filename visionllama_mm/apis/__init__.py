@@ -6,9 +6,9 @@ Importing this package imports mmengine only; torch, the runner and the
 downstream projects (mmpretrain, mmseg, mmdet) are imported on use.
 """
 from .analysis import (build_model, config_name, count_flops, describe_device,
-                       load_config, make_batch, markdown_table, median_seconds,
-                       model_complexity, resolve_config_path, seg_test_mode,
-                       strip_pretrained)
+                       interleaved_seconds, load_config, make_batch, markdown_table,
+                       median_seconds, model_complexity, ratio_stats,
+                       resolve_config_path, seg_test_mode, strip_pretrained)
 from .launch import (SUPPORTED_SCOPES, LaunchError, add_reliability_hooks,
                      build_runner, check_amp, check_task_compatibility,
                      convert_syncbn_for_cpu, get_scope, import_scope,
@@ -22,6 +22,6 @@ __all__ = [
     'build_runner', 'add_reliability_hooks', 'check_task_compatibility',
     'resolve_config_path', 'load_config', 'config_name',
     'strip_pretrained', 'build_model', 'make_batch', 'seg_test_mode',
-    'median_seconds', 'count_flops', 'model_complexity', 'describe_device',
-    'markdown_table'
+    'median_seconds', 'interleaved_seconds', 'ratio_stats', 'count_flops',
+    'model_complexity', 'describe_device', 'markdown_table'
 ]

@@ -11,8 +11,9 @@
 * :func:`make_batch` builds the synthetic batch a dataloader of the scope would
   give (uint8 ``(3, H, W)`` images and data samples with their metainfo), for
   ``model.test_step`` and ``model.data_preprocessor``.
-* :func:`median_seconds`, :func:`count_flops`, :func:`model_complexity` and
-  :func:`markdown_table` measure and print.
+* :func:`median_seconds`, :func:`interleaved_seconds`, :func:`ratio_stats`,
+  :func:`count_flops`, :func:`model_complexity` and :func:`markdown_table` measure
+  and print.
 
 As the rest of :mod:`visionllama_mm.apis`, importing this module imports
 mmengine only; torch and the downstream packages are imported on use.
@@ -36,7 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     'resolve_config_path', 'load_config', 'config_name', 'strip_pretrained',
     'build_model', 'make_batch', 'seg_test_mode', 'median_seconds',
-    'count_flops', 'model_complexity', 'describe_device', 'markdown_table'
+    'interleaved_seconds', 'ratio_stats', 'count_flops', 'model_complexity',
+    'describe_device', 'markdown_table'
 ]
 
 _PRETRAINED_INITS = ('Pretrained', 'PretrainedInit')
@@ -267,6 +269,49 @@ def median_seconds(step: Callable[[], Any], warmup: int, repeats: int,
         _synchronize(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_seconds(steps: Dict[str, Callable[[], Any]], warmup: int,
+                        repeats: int, device: str = 'cpu',
+                        calls: int = 1) -> Dict[str, List[float]]:
+    """Seconds per call of every step, the steps timed in turn (A B A B ...).
+
+    Each step first runs ``warmup`` untimed times (in turn), then every repetition
+    times ``calls`` consecutive calls of each step, in the order of ``steps``, before
+    the next repetition starts. A burst of load on a shared machine then lands on all
+    steps of the few repetitions it overlaps, not on one model's whole measurement:
+    compare per repetition (:func:`ratio_stats`). Returns, per key, ``repeats`` times
+    (the mean seconds per call of that repetition). On CUDA the device is
+    synchronized around every timed block.
+    """
+    if repeats < 1 or calls < 1:
+        raise ValueError(f'repeats and calls must be >= 1, got {repeats}, {calls}')
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: Dict[str, List[float]] = {key: [] for key in steps}
+    for _ in range(repeats):
+        for key, step in steps.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(calls):
+                step()
+            _synchronize(device)
+            times[key].append((time.perf_counter() - start) / calls)
+    return times
+
+
+def ratio_stats(numerators: Sequence[float],
+                denominators: Sequence[float]) -> Dict[str, Any]:
+    """Per-repetition ratios ``numerators[i] / denominators[i]``: their median, min
+    and max (the spread) and the list itself, e.g. two models' times from the same
+    repetitions of :func:`interleaved_seconds`."""
+    if len(numerators) != len(denominators) or not numerators:
+        raise ValueError('need two equally long, non-empty series, got '
+                         f'{len(numerators)} and {len(denominators)} values')
+    ratios = [a / b for a, b in zip(numerators, denominators)]
+    return dict(median=statistics.median(ratios), min=min(ratios), max=max(ratios),
+                ratios=ratios)
 
 
 def count_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
