@@ -2,14 +2,28 @@
 from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
 
-def to_2tuple(value: Union[int, Sequence[int]]) -> Tuple[int, int]:
-    """``224 -> (224, 224)``; ``(h, w)`` unchanged. Errors name the value."""
-    if isinstance(value, int):
-        return value, value
-    value = tuple(value)
-    if len(value) != 2 or not all(isinstance(v, int) for v in value):
-        raise ValueError(f'expected an int or (h, w) ints, got {value!r}')
-    return value
+def to_2tuple(value: Union[int, Sequence[int]],
+              name: str = 'value') -> Tuple[int, int]:
+    """``224 -> (224, 224)``; ``(h, w)`` unchanged. Both must be positive ints; errors
+    name the parameter ``name`` and the value."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(_is_int(v) and v > 0 for v in pair):
+        raise ValueError(f'{name} must be a positive int or (h, w) positive ints, '
+                         f'got {value!r}')
+    return pair
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_positive_ints(name: str, value: Union[int, Sequence[int]]) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int >= 1 or a
+    non-empty list / tuple of them (per-stage settings)."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not values or not all(_is_int(v) and v >= 1 for v in values):
+        raise ValueError(f'{name} must be a positive int (>= 1) or a list of them, '
+                         f'got {value!r}')
 
 
 def linear_rates(end: float, num: int) -> List[float]:
@@ -20,16 +34,17 @@ def linear_rates(end: float, num: int) -> List[float]:
     return [end * i / (num - 1) for i in range(num)]
 
 
-def normalize_out_indices(out_indices: Union[int, Sequence[int]],
-                          num_layers: int) -> List[int]:
-    """Resolve negative indices; raise if any is outside ``[-num_layers, num_layers)``."""
+def normalize_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int,
+                          unit: str = 'layers') -> List[int]:
+    """Resolve negative indices; raise if any is outside ``[-num_layers, num_layers)``
+    (``unit`` names what is counted in the error: ``'layers'`` or ``'stages'``)."""
     if isinstance(out_indices, int):
         out_indices = [out_indices]
     resolved = []
     for index in out_indices:
         if not isinstance(index, int) or not -num_layers <= index < num_layers:
             raise ValueError(f'out_indices entry {index!r} is out of range: allowed '
-                             f'{-num_layers}..{num_layers - 1} for {num_layers} layers')
+                             f'{-num_layers}..{num_layers - 1} for {num_layers} {unit}')
         resolved.append(index % num_layers)
     return resolved
 
@@ -84,6 +99,9 @@ def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
     if missing:
         raise ValueError(f'custom arch dict misses keys {missing}; it needs '
                          f'{list(essential_keys)}')
+    for key in (*essential_keys, 'feedforward_channels'):
+        if arch.get(key) is not None:
+            check_positive_ints(f'arch {key}', arch[key])
     return dict(arch)
 
 

@@ -108,7 +108,7 @@ class AIM(FrozenStagesMixin, BaseBackbone):
             raise ValueError('avg_layers_norm=True applies ln1, which needs '
                              'final_norm=True')
         self.out_indices = normalize_out_indices(out_indices, self.num_layers)
-        self.img_size = to_2tuple(img_size)
+        self.img_size = to_2tuple(img_size, 'img_size')
         self.patch_size = patch_size
         self.out_type = out_type
         self.avg_layers_norm = avg_layers_norm

@@ -141,11 +141,12 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.depths: List[int] = list(settings['depths'])
         self.num_heads: List[int] = list(settings['num_heads'])
         num_stages = len(self.depths)
-        if not len(self.embed_dims) == len(self.num_heads) == num_stages:
-            raise ValueError('arch embed_dims, depths and num_heads need one entry per '
-                             f'stage, got {settings}')
         ffn_dims = settings.get('feedforward_channels') or [
             swiglu_hidden_dims(d) for d in self.embed_dims]
+        if not len(self.embed_dims) == len(self.num_heads) == len(ffn_dims) == num_stages:
+            raise ValueError('arch embed_dims, depths, num_heads (and '
+                             'feedforward_channels) need one entry per stage, got '
+                             f'{settings}')
         self.window_sizes = _per_stage(window_sizes, num_stages, 'window_sizes')
         self.sr_ratios = _per_stage(sr_ratios, num_stages, 'sr_ratios')
         anchors = _stage_anchors(rope_anchor, num_stages)
@@ -156,7 +157,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         if gsa_key_coords not in GSA_KEY_COORDS:
             raise ValueError(f'gsa_key_coords must be one of {GSA_KEY_COORDS}, '
                              f'got {gsa_key_coords!r}')
-        self.out_indices = normalize_out_indices(out_indices, num_stages)
+        self.out_indices = normalize_out_indices(out_indices, num_stages, 'stages')
         if out_type == 'avg_featmap' and self.out_indices != [num_stages - 1]:
             raise ValueError('out_type="avg_featmap" pools the last stage: set '
                              f'out_indices=({num_stages - 1},), got {out_indices!r}')

@@ -157,7 +157,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.window_size = window_size
         self.window_block_indexes = window_block_indexes
         self.window_rope_coords = window_rope_coords
-        self.img_size = to_2tuple(img_size)
+        self.img_size = to_2tuple(img_size, 'img_size')
         self.patch_size = patch_size
         self.out_type = out_type
         self.with_cls_token = with_cls_token
@@ -178,7 +178,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
 
         self.rope = RotaryEmbedding2D(
             self.embed_dims // self.num_heads, rope_type=rope_type, theta=rope_theta,
-            anchor_grid=tuple(rope_anchor or self.patch_resolution),
+            anchor_grid=self.patch_resolution if rope_anchor is None else rope_anchor,
             ntk_alpha=ntk_alpha)
         # window-local coordinates are never rescaled (release ViTDet)
         self.window_rope = RotaryEmbedding2D(

@@ -113,7 +113,7 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         self.num_layers = self.arch_settings['num_layers']
         self.num_heads = self.arch_settings['num_heads']
         self._check_args(out_type, patch_size, featmap_stride, interpolate_mode)
-        self.img_size = to_2tuple(img_size)
+        self.img_size = to_2tuple(img_size, 'img_size')
         self.patch_size = patch_size
         self.out_type = out_type
         self.out_indices = normalize_out_indices(out_indices, self.num_layers)

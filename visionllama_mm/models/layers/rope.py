@@ -22,6 +22,7 @@ positions, GSA's pooled keys, window-local coordinates).
 Rotation is real arithmetic in fp32 (no complex tensors), so it is exact under bf16
 autocast and traceable by ``torch.compile(fullgraph=True)``.
 """
+import math
 from typing import Callable, Hashable, Optional, Sequence, Tuple
 
 import torch
@@ -68,6 +69,18 @@ def apply_rope(x: Tensor, tables: RopeTables) -> Tensor:
     return out.type_as(x)
 
 
+def _anchor_pair(anchor) -> Tuple[float, float]:
+    """``14`` or ``(H, W)`` -> ``(H, W)`` floats; both finite and > 0, else an error
+    naming the backbones' ``rope_anchor`` (0 would collapse every position to one,
+    a negative anchor would mirror the grid)."""
+    pair = (anchor, anchor) if isinstance(anchor, (int, float)) else tuple(anchor)
+    if len(pair) != 2 or not all(
+            isinstance(a, (int, float)) and math.isfinite(a) and a > 0 for a in pair):
+        raise ValueError('rope_anchor / anchor_grid must be a number or (H, W) numbers '
+                         f'> 0 (the training token grid, e.g. (14, 14)), got {anchor!r}')
+    return float(pair[0]), float(pair[1])
+
+
 class RotaryEmbedding2D(nn.Module):
     """VisionLLaMA 2D RoPE / AS2DRoPE table builder (see module docstring).
 
@@ -98,11 +111,10 @@ class RotaryEmbedding2D(nn.Module):
         if head_dim % multiple:
             raise ValueError(f'head_dim must be a multiple of {multiple} for '
                              f'rope_type={rope_type!r}, got {head_dim}')
-        if rope_type == 'as2d':
-            if anchor_grid is None or len(anchor_grid) != 2:
-                raise ValueError('rope_type="as2d" needs anchor_grid=(H, W), got '
-                                 f'{anchor_grid!r}')
-            anchor_grid = (float(anchor_grid[0]), float(anchor_grid[1]))
+        if rope_type == 'as2d' and anchor_grid is None:
+            raise ValueError('rope_type="as2d" needs anchor_grid=(H, W), got None')
+        if anchor_grid is not None:
+            anchor_grid = _anchor_pair(anchor_grid)
         if ntk_alpha <= 0:
             raise ValueError(f'ntk_alpha must be > 0, got {ntk_alpha}')
         self.head_dim = head_dim
