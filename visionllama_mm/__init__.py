@@ -3,7 +3,7 @@
 ``import visionllama_mm`` (or ``custom_imports=dict(imports=['visionllama_mm'])`` in a
 config) registers every class of the package in the mmpretrain, mmseg and mmdet
 registries and changes nothing else in the process: what a run uses is switched on by
-the names its config gives (e.g. ``runner_type='ReliableRunner'``).
+the names its config gives (e.g. ``runner_type='visionllama_mm.ReliableRunner'``).
 """
 from . import engine, models  # noqa: F401
 from .registry import register_all

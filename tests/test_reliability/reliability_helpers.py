@@ -174,3 +174,19 @@ class NaNAtIterHook(Hook):
         if runner.iter + 1 == self.at_iter:
             with torch.no_grad():
                 next(runner.model.parameters()).fill_(float('nan'))
+
+
+@HOOKS.register_module(force=True)
+class NaNWeightsAfterIterHook(Hook):
+    """After training iteration ``at_iter`` (its optimizer step done, before its
+    checkpoint is written) put a NaN into a weight: a step that diverged while its
+    loss was still finite."""
+    priority = 'NORMAL'
+
+    def __init__(self, at_iter: int) -> None:
+        self.at_iter = at_iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at_iter:
+            with torch.no_grad():
+                next(runner.model.parameters()).view(-1)[0] = float('nan')

@@ -169,7 +169,8 @@ def test_non_finite_loss_stops_naming_iteration_and_checkpoint(tmp_path):
             'default_hooks.checkpoint.interval': 1})
     runner = build_runner(prepare_train_config(cfg, args))
     with pytest.raises(NonFiniteLossError, match=r'non-finite loss at iteration 3 '
-                       r'\(epoch 2\): loss=nan.*the last good checkpoint is '
+                       r'\(epoch 2\): loss=nan.*the last checkpoint with finite weights '
+                       'is '
                        f'{tmp_path / "iter_2.pth"}'):
         runner.train()
     assert not (tmp_path / 'iter_3.pth').exists()  # no checkpoint of broken weights

@@ -84,7 +84,7 @@ class FakeRunner:
 
 
 def good(path):
-    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
+    torch.save({'meta': {'iter': 1}, 'state_dict': {'w': torch.ones(1)}}, path)
 
 
 def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):

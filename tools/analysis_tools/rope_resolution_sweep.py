@@ -47,8 +47,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from visionllama_mm.apis import (build_runner, load_config, markdown_table,
-                                 strip_pretrained)
+from visionllama_mm.apis import (add_reliability_hooks, build_runner, load_config,
+                                 markdown_table, strip_pretrained)
 from visionllama_mm.models.layers.rope import ROPE_TYPES
 
 RESIZES = ('Resize', 'ResizeEdge')
@@ -154,8 +154,9 @@ def sweep_config(base: Config, variant: str, size: int, checkpoint: str,
         raise ValueError('val_dataloader.dataset has no pipeline to resize')
     for node in nodes:
         node.pipeline = resize_pipeline(node.pipeline, size)
-    cfg.load_from = checkpoint
+    cfg.load_from = checkpoint  # checked and loaded weights-only, strictly
     cfg.resume = False
+    add_reliability_hooks(cfg)
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     cfg.experiment_name = f'{osp.basename(work_dir)}_{time.strftime("%Y%m%d_%H%M%S")}'

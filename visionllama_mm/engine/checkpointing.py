@@ -60,14 +60,14 @@ def to_weights_only(value: Any, where: str = 'checkpoint') -> Any:
     """
     from mmengine.logging import HistoryBuffer
 
+    if isinstance(value, np.generic):  # before float: np.float64 subclasses it
+        return _encode_array(np.asarray(value), 'numpy.generic')
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, 'numpy.ndarray')
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes,
                                            torch.Tensor, torch.dtype, torch.device,
                                            torch.Size)):
         return value
-    if isinstance(value, np.ndarray):
-        return _encode_array(value, 'numpy.ndarray')
-    if isinstance(value, np.generic):
-        return _encode_array(np.asarray(value), 'numpy.generic')
     if isinstance(value, HistoryBuffer):
         log, count = value.data
         return {TAG: 'mmengine.HistoryBuffer', 'max_length': value.max_length,
@@ -147,6 +147,9 @@ def load_checkpoint_file(filename: str, map_location: Any = 'cpu',
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found')
+    if mmap and not zipfile.is_zipfile(filename):
+        raise CheckpointLoadError(f'checkpoint {filename} is truncated or corrupt, or in '
+                                  "torch's legacy (pre-1.6) format (not a zip archive)")
     try:
         return torch.load(filename, map_location=map_location, weights_only=True,
                           mmap=mmap)

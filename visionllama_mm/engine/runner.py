@@ -45,8 +45,9 @@ def add_reliability_hooks(cfg: Any) -> List[str]:
 class ReliableRunner(Runner):
     """mmengine's ``Runner`` that applies :func:`add_reliability_hooks` to its config.
 
-    Select it with ``runner_type='ReliableRunner'`` (the package's configs do so
-    through ``configs/_base_/reliable_runtime.py``); OpenMMLab's own
+    Select it with ``runner_type='visionllama_mm.ReliableRunner'`` (the package's
+    configs do so through ``configs/_base_/reliable_runtime.py``; the scope prefix lets
+    mmengine's root registry find it before any default scope is set); OpenMMLab's own
     ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
     runner, so their runs get the same guarantees as ``tools/train.py`` of this
     package: weights-only loadable, atomic checkpoints with resume fallback, exact

@@ -2,10 +2,13 @@
 import glob
 import os
 import os.path as osp
+import re
 from typing import Optional
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from ...registry import HOOKS
@@ -31,17 +34,33 @@ class AtomicCheckpointHook(CheckpointHook):
       complete, and with ``max_keep_ckpts`` the oldest checkpoint is removed after the
       new one is safely written. Leftover temporary files are removed before training.
     - **checked loading**: before the runner loads ``load_from`` / ``--resume PATH``
-      the file is checked, and a truncated, corrupt or pickled file is a
+      the file is checked, and a truncated, corrupt or pickled file, or one that is
+      not a checkpoint dict, is a
       :class:`~visionllama_mm.engine.checkpointing.CheckpointLoadError` naming it.
       Auto-resume (``resume=True`` without ``load_from``) whose ``last_checkpoint``
       points at a missing or bad file warns and resumes from the newest loadable
       ``epoch_N.pth`` / ``iter_N.pth`` instead; with none left it is an error naming
-      every file tried.
+      every file tried. With ``strict_load=True`` (default) the loaded ``state_dict``
+      must match the model (every key, every shape) and hold only finite values, else
+      it is an error listing the differences — testing another model's checkpoint or
+      fine-tuning from random weights after a warning never happens silently. Set
+      ``strict_load=False`` where partial loading is intended (the matching tensors
+      are loaded, as mmengine does).
+    - **atomic best checkpoints** (``save_best``): the new ``best_*.pth`` is written
+      (atomically) before the previous one is removed, so a kill in between leaves
+      two, never none.
 
     Name it in a config as ``default_hooks.checkpoint.type='AtomicCheckpointHook'``
     (``ReliableRunner`` and ``tools/train.py`` do so for ``CheckpointHook``). Remote
     back ends (``backend_args`` or a ``scheme://`` ``out_dir``) keep mmengine's writes.
     """
+
+    def __init__(self, *args, strict_load: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(strict_load, bool):
+            raise TypeError(f'strict_load must be True or False, got {strict_load!r}')
+        self.strict_load = strict_load
+        self._loading: Optional[str] = None
 
     def _local(self) -> bool:
         return (self.file_client_args is None and self.backend_args is None
@@ -56,7 +75,8 @@ class AtomicCheckpointHook(CheckpointHook):
         if resume and load_from is None:
             runner._load_from = self._auto_resume_file(runner)
         elif is_local_dir(load_from):
-            load_checkpoint_file(load_from, mmap=True)  # a clear error, early
+            check_checkpoint(load_from, resume)  # a clear error, early
+        self._loading = runner._load_from
 
     def _auto_resume_file(self, runner) -> Optional[str]:
         """The file auto-resume should use: ``last_checkpoint``'s, or the newest
@@ -69,7 +89,7 @@ class AtomicCheckpointHook(CheckpointHook):
         tried = []
         for path in ([latest] if latest else []) + candidates:
             try:
-                load_checkpoint_file(path, mmap=True)
+                check_checkpoint(path, resume=True)
             except (CheckpointLoadError, FileNotFoundError, IsADirectoryError) as err:
                 tried.append(f'{path}: {err}')
                 runner.logger.warning(f'cannot resume from {path} ({err}); trying the '
@@ -88,6 +108,9 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         decode_in_place(checkpoint)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_state_dict(checkpoint.get('state_dict', checkpoint), model,
+                         self._loading or 'the checkpoint', strict=self.strict_load)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -152,3 +175,105 @@ class AtomicCheckpointHook(CheckpointHook):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):
                 self.file_backend.rmtree(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's rotation, reordered: write the new best file, then remove the
+        previous one (mmengine removes it first)."""
+        if not self.save_best or not self._local():
+            return super()._save_best_checkpoint(runner, metrics)
+        if self.by_epoch:
+            ckpt_filename = self.filename_tmpl.format(runner.epoch)
+            cur_type, cur_time = 'epoch', runner.epoch
+        else:
+            ckpt_filename = self.filename_tmpl.format(runner.iter)
+            cur_type, cur_time = 'iter', runner.iter
+        meta = dict(epoch=runner.epoch, iter=runner.iter)
+        if 'auto' in self.key_indicators:
+            self._init_rule(self.rules, [list(metrics.keys())[0]])
+        single = len(self.key_indicators) == 1
+        updated = False
+        for key_indicator, rule in zip(self.key_indicators, self.rules):
+            score_key = 'best_score' if single else f'best_score_{key_indicator}'
+            path_key = 'best_ckpt' if single else f'best_ckpt_{key_indicator}'
+            previous = self.best_ckpt_path if single else \
+                self.best_ckpt_path_dict[key_indicator]
+            best = runner.message_hub.runtime_info.get(score_key,
+                                                       self.init_value_map[rule])
+            score = metrics[key_indicator]
+            if score is None or not self.is_better_than[key_indicator](score, best):
+                continue
+            updated = True
+            runner.message_hub.update_info(score_key, score)
+            name = f'best_{key_indicator}_{ckpt_filename}'.replace('/', '_')
+            path = self.file_backend.join_path(self.out_dir, name)
+            runner.message_hub.update_info(path_key, path)
+            self._save_atomically(runner, name, save_optimizer=False,
+                                  save_param_scheduler=False, meta=meta,
+                                  by_epoch=False)
+            if single:  # only once the new file is complete
+                self.best_ckpt_path = path
+            else:
+                self.best_ckpt_path_dict[key_indicator] = path
+            if previous and previous != path and is_main_process() and \
+                    osp.isfile(previous):
+                os.remove(previous)
+                runner.logger.info(f'The previous best checkpoint {previous} is '
+                                   'removed')
+            runner.logger.info(f'The best checkpoint with {score:0.4f} '
+                               f'{key_indicator} at {cur_time} {cur_type} is saved to '
+                               f'{name}.')
+        if updated and self.last_ckpt is not None:
+            self._save_checkpoint_with_step(runner, cur_time, meta)
+
+
+def check_checkpoint(path: str, resume: bool = False) -> None:
+    """Raise :class:`CheckpointLoadError` unless ``path`` is a loadable checkpoint
+    dict (with ``meta`` and ``state_dict`` when it is to be resumed)."""
+    checkpoint = load_checkpoint_file(path, mmap=True)
+    if not isinstance(checkpoint, dict):
+        raise CheckpointLoadError(
+            f'checkpoint {path} holds a {type(checkpoint).__name__}, not a checkpoint '
+            'dict (a state_dict, or a dict with a state_dict entry)')
+    missing = [k for k in ('meta', 'state_dict') if k not in checkpoint]
+    if resume and missing:
+        raise CheckpointLoadError(
+            f'checkpoint {path} is not a training checkpoint (no {missing}), so it '
+            'cannot be resumed: give it as load_from to start a new run from its '
+            'weights')
+
+
+def check_state_dict(state: dict, model: torch.nn.Module, path: str,
+                     strict: bool = True) -> None:
+    """Raise :class:`CheckpointLoadError` unless ``state`` is finite and (``strict``)
+    matches ``model`` exactly (keys, shapes; a leading ``module.`` ignored as mmengine
+    does)."""
+    if not isinstance(state, dict):
+        raise CheckpointLoadError(f'checkpoint {path}: its state_dict is a '
+                                  f'{type(state).__name__}, not a dict')
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    own = model.state_dict() if strict else {}
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own] if strict else []
+    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
+              if k in state and isinstance(state[k], torch.Tensor)
+              and state[k].shape != own[k].shape]
+    non_finite = [k for k, v in state.items() if isinstance(v, torch.Tensor)
+                  and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} of the model\'s {len(own)} tensors missing '
+                        f'(e.g. {missing[:3]})')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected (e.g. {unexpected[:3]})')
+    if shapes:
+        problems.append(f'{len(shapes)} of another shape (e.g. {shapes[:2]})')
+    if non_finite:
+        problems.append(f'{len(non_finite)} with NaN / inf values (e.g. '
+                        f'{non_finite[:3]})')
+    if problems:
+        raise CheckpointLoadError(
+            f'checkpoint {path} does not match {type(model).__name__}: '
+            + '; '.join(problems) + ('. Use a checkpoint of this config, or set '
+                                     'default_hooks.checkpoint.strict_load=False where '
+                                     'loading only the matching tensors is intended.'
+                                     if own else '.'))
