@@ -3,7 +3,8 @@ import torch
 
 from reference import official_rotate
 from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope,
-                                          grid_coords, rope_attention)
+                                          grid_coords, rope_attention, rotate_pairs)
+from visionllama_mm.models.layers.attention import rope_qkv_attention
 
 
 def rotated_dot(rope, q, k, pq, pk, grid=(8, 8)):
@@ -117,3 +118,56 @@ def test_compiles_fullgraph():
     q = torch.randn(1, 2, 16, 8)
     compiled = torch.compile(attend, fullgraph=True, backend='eager')
     assert torch.allclose(compiled(q), attend(q), atol=1e-5)
+
+
+def _real_rotation(x, tables):
+    """The rotation in real arithmetic, the formula traced graphs use."""
+    cos, sin_signed = tables
+    return x * cos.unsqueeze(1) + rotate_pairs(x) * sin_signed.unsqueeze(1)
+
+
+def test_eager_rotation_of_stacked_strided_qk_equals_real_formula():
+    torch.manual_seed(0)
+    rope = RotaryEmbedding2D(16)
+    tables = rope.grid_tables(3, 5, 'cpu')
+    # q and k as the permuted view of a fused projection: (2, B, heads, N, Hc)
+    qkv = torch.randn(2, 15, 3, 4, 16, requires_grad=True)
+    qk = qkv.permute(2, 0, 3, 1, 4)[:2]
+    out = apply_rope(qk, tables)
+    expected = _real_rotation(qk, tables)
+    assert torch.allclose(out, expected, atol=1e-6)
+    grad, = torch.autograd.grad((out * expected.detach()).sum(), qkv)
+    grad_ref, = torch.autograd.grad((expected * expected.detach()).sum(), qkv)
+    assert torch.allclose(grad, grad_ref, atol=1e-5)
+    # a view the complex path cannot take (odd offset) goes the real way
+    odd = torch.randn(1, 1, 15, 17)[..., 1:]
+    assert torch.allclose(apply_rope(odd, tables), _real_rotation(odd, tables), atol=1e-6)
+
+
+def test_qkv_attention_equals_separate_rotations():
+    torch.manual_seed(0)
+    rope = RotaryEmbedding2D(8)
+    tables = rope.grid_tables(4, 4, 'cpu')
+    qkv = torch.randn(2, 16, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    fused = rope_qkv_attention(qkv, tables)
+    assert fused.shape == (2, 16, 16)
+    assert torch.allclose(fused, rope_attention(*qkv, tables, tables), atol=1e-6)
+    assert torch.allclose(rope_qkv_attention(qkv), rope_attention(*qkv), atol=1e-6)
+
+
+@pytest.mark.parametrize('strict', [False, True])
+def test_exported_graph_rotates_in_real_arithmetic(strict):
+    """Export (and ONNX through it) sees no complex tensors."""
+    rope = RotaryEmbedding2D(8)
+
+    class Attend(torch.nn.Module):
+
+        def forward(self, qkv):
+            return rope_qkv_attention(qkv, rope.grid_tables(3, 4, qkv.device))
+
+    qkv = torch.randn(3, 1, 2, 12, 8)
+    program = torch.export.export(Attend(), (qkv, ), strict=strict)
+    targets = [str(node.target) for node in program.graph.nodes
+               if node.op == 'call_function']
+    assert not [t for t in targets if 'complex' in t or 'view_as_real' in t]
+    assert torch.allclose(program.module()(qkv), Attend()(qkv), atol=1e-6)

@@ -4,6 +4,8 @@ The one attention path of the package: every backbone projects its own q, k, v a
 calls :func:`rope_attention`, which rotates q and k (fp32 rotation, see
 :mod:`.rope`) and runs SDPA, so flash / memory-efficient kernels apply wherever
 PyTorch has them. Shapes: q ``(B, heads, Nq, Hc)``, k and v ``(B, heads, Nk, Hc)``.
+Self-attention with one fused projection calls :func:`rope_qkv_attention`, which
+rotates q and k with their shared tables in one pass.
 """
 from typing import Optional
 
@@ -24,6 +26,25 @@ def rope_attention(q: Tensor, k: Tensor, v: Tensor,
         q = apply_rope(q, q_rope)
     if k_rope is not None:
         k = apply_rope(k, k_rope)
+    return _attend(q, k, v, attn_mask, dropout_p)
+
+
+def rope_qkv_attention(qkv: Tensor, rope: Optional[RopeTables] = None,
+                       attn_mask: Optional[Tensor] = None,
+                       dropout_p: float = 0.) -> Tensor:
+    """Self-attention from ``qkv`` ``(3, B, heads, N, Hc)`` (e.g. a permuted view of
+    a fused projection): q and k rotated by the same ``rope`` tables in one pass
+    over both, then SDPA; returns ``(B, N, C)``. Equal to
+    ``rope_attention(*qkv, rope, rope, ...)``."""
+    if rope is None:
+        q, k = qkv[0], qkv[1]
+    else:
+        q, k = apply_rope(qkv[:2], rope).unbind(0)
+    return _attend(q, k, qkv[2], attn_mask, dropout_p)
+
+
+def _attend(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
+            dropout_p: float) -> Tensor:
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
                                          dropout_p=dropout_p)
     batch, heads, length, head_dim = out.shape
@@ -85,7 +106,6 @@ class RoPEAttention(nn.Module):
                 attn_mask: Optional[Tensor] = None) -> Tensor:
         batch, length, _ = x.shape
         qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        x = rope_attention(q, k, v, rope, rope, attn_mask,
-                           self.attn_drop if self.training else 0.)
+        x = rope_qkv_attention(qkv.permute(2, 0, 3, 1, 4), rope, attn_mask,
+                               self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(x))

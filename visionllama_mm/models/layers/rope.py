@@ -19,8 +19,10 @@ positions, GSA's pooled keys, window-local coordinates).
 - ``'1d'``: the paper's failing baseline, LLaMA's 1D RoPE over the flattened index
   ``y * W + x`` with ``f_i = theta ** (-2i / Hc)``.
 
-Rotation is real arithmetic in fp32 (no complex tensors), so it is exact under bf16
-autocast and traceable by ``torch.compile(fullgraph=True)``.
+Rotation is in fp32, so it is exact under bf16 autocast: in eager mode one complex
+multiply per tensor (one pass over ``x``, a third of the real formula's), while
+``torch.compile`` / export trace the real formula (no complex tensors in a graph;
+``fullgraph=True`` without breaks, and inductor fuses it into one kernel).
 """
 import math
 from typing import Callable, Hashable, Optional, Sequence, Tuple
@@ -56,17 +58,36 @@ def rotate_pairs(x: Tensor) -> Tensor:
     return x.unflatten(-1, (-1, 2)).flip(-1).flatten(-2)
 
 
-def apply_rope(x: Tensor, tables: RopeTables) -> Tensor:
-    """Rotate ``x`` of shape ``(B, heads, N, Hc)`` by ``tables`` (``(B|1, N, Hc)`` each).
+def _traced() -> bool:
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
 
-    ``out = x * cos + swap_pairs(x) * sin_signed``, i.e. per pair
-    ``(a, b) -> (a cos - b sin, b cos + a sin)``; three passes over ``x``, in fp32,
-    cast back to ``x``'s dtype.
+
+def apply_rope(x: Tensor, tables: RopeTables) -> Tensor:
+    """Rotate ``x`` of shape ``(..., B, heads, N, Hc)`` by ``tables`` (``(B|1, N, Hc)``
+    each); leading dims broadcast, e.g. q and k stacked as ``(2, B, heads, N, Hc)``.
+
+    Per channel pair ``(a, b) -> (a cos - b sin, b cos + a sin)`` in fp32, cast back
+    to ``x``'s dtype. Eager: the complex product ``(a + ib)(cos + i sin)``, one pass
+    over ``x`` (any strides; the result keeps ``x``'s memory layout). Traced
+    (``torch.compile``, export, jit): the same rotation in real arithmetic,
+    ``x * cos + swap_pairs(x) * sin_signed``.
     """
     cos, sin_signed = tables
     xf = x.float()
-    out = torch.addcmul(xf * cos.unsqueeze(1), rotate_pairs(xf), sin_signed.unsqueeze(1))
-    return out.type_as(x)
+    if _traced() or not _complex_viewable(xf):
+        out = torch.addcmul(xf * cos.unsqueeze(1), rotate_pairs(xf),
+                            sin_signed.unsqueeze(1))
+        return out.type_as(x)
+    # pair m of a table row: cos[2m] = cos, sin_signed[2m + 1] = +sin
+    rotation = torch.complex(cos[..., 0::2], sin_signed[..., 1::2]).unsqueeze(1)
+    out = torch.view_as_complex(xf.unflatten(-1, (-1, 2))) * rotation
+    return torch.view_as_real(out).flatten(-2).type_as(x)
+
+
+def _complex_viewable(x: Tensor) -> bool:
+    """Whether ``view_as_complex`` can view ``x``'s channel pairs without a copy."""
+    return x.stride(-1) == 1 and x.storage_offset() % 2 == 0 and \
+        all(stride % 2 == 0 for stride in x.stride()[:-1])
 
 
 def _anchor_pair(anchor) -> Tuple[float, float]:

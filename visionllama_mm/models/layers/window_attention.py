@@ -11,10 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import rope_attention
+from .attention import rope_attention, rope_qkv_attention
 from .rope import RopeTables
 
 GSA_KEY_COORDS = ('mean', 'official')
+
+
+def needs_padding(pad_b: int, pad_r: int) -> bool:
+    """Whether to pad (and mask): under ``torch.export`` always (zero pads are no-ops),
+    so the branch taken for the example size is not frozen into an exported graph."""
+    return torch.compiler.is_exporting() or bool(pad_b or pad_r)
 
 
 def gsa_key_coords(height: int, width: int, sr_ratio: int, mode: str = 'mean',
@@ -97,21 +103,20 @@ class LocallyGroupedAttention(nn.Module):
         ws = self.window_size
         pad_b, pad_r = (-height) % ws, (-width) % ws
         x = x.reshape(batch, height, width, channels)
-        if pad_b or pad_r:
+        if needs_padding(pad_b, pad_r):
             x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
         hp, wp = height + pad_b, width + pad_r
         nh, nw = hp // ws, wp // ws
         windows = x.reshape(batch, nh, ws, nw, ws, channels).transpose(2, 3)
         windows = windows.reshape(batch * nh * nw, ws * ws, channels)
         qkv = self.qkv(windows).reshape(-1, ws * ws, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
-        if rope is not None and rope[0].shape[0] not in (1, q.shape[0]):
+        qkv = qkv.permute(2, 0, 3, 1, 4)
+        if rope is not None and rope[0].shape[0] not in (1, qkv.shape[1]):
             rope = tuple(t.repeat(batch, 1, 1) for t in rope)  # per-window tables
         mask = None
-        if self.mask_padding and (pad_b or pad_r):
+        if self.mask_padding and needs_padding(pad_b, pad_r):
             mask = self.padding_mask(hw, (hp, wp), x.device).repeat(batch, 1, 1, 1)
-        out = rope_attention(q, k, v, rope, rope, mask,
-                             self.attn_drop if self.training else 0.)
+        out = rope_qkv_attention(qkv, rope, mask, self.attn_drop if self.training else 0.)
         out = out.reshape(batch, nh, nw, ws, ws, channels).transpose(2, 3)
         out = out.reshape(batch, hp, wp, channels)[:, :height, :width]
         return self.proj_drop(self.proj(out.reshape(batch, height * width, channels)))
@@ -186,7 +191,7 @@ class GlobalSubsampledAttention(nn.Module):
             fmap = x.transpose(1, 2).reshape(batch, channels, *hw)
             if self.key_coords == 'mean':
                 pad_b, pad_r = (-hw[0]) % self.sr_ratio, (-hw[1]) % self.sr_ratio
-                if pad_b or pad_r:
+                if needs_padding(pad_b, pad_r):
                     fmap = F.pad(fmap, (0, pad_r, 0, pad_b))
             source = self.norm(self.sr(fmap).flatten(2).transpose(1, 2))
         kv = self.kv(source).reshape(batch, -1, 2, self.num_heads, self.head_dim)
