@@ -4,6 +4,7 @@ and ``.dev_scripts/gen_model_zoo.py`` (which writes the metafiles).
 :func:`measure_on_meta` gives ``tools/analysis_tools/get_flops.py``'s parameters and
 FLOPs of a config's model with the model on the meta device (shapes only).
 """
+import copy
 import functools
 import importlib
 import json
@@ -24,6 +25,16 @@ def config_files() -> List[str]:
     return sorted(
         p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / 'configs').rglob('*.py')
         if not {'demo', '_base_'}.intersection(p.relative_to(REPO_ROOT).parts))
+
+
+@functools.lru_cache(maxsize=None)
+def _load(config: str) -> Config:
+    return load_config(str(REPO_ROOT / config))
+
+
+def load_cached(config: str) -> Config:
+    """``Config.fromfile`` of a repository-relative path, parsed once (a copy)."""
+    return copy.deepcopy(_load(config))
 
 
 def flops_shape(cfg: Config, scope: str) -> Tuple[int, int]:
@@ -64,7 +75,7 @@ def measure_on_meta(config: str) -> Dict[str, int]:
     FlopCounterMode does not count, so a CPU run of ``get_flops.py`` reports less by
     exactly the attention products.
     """
-    cfg = load_config(str(REPO_ROOT / config))
+    cfg = load_cached(config)
     scope = import_scope(cfg)
     strip_pretrained(cfg)
     convert_syncbn_for_cpu(cfg)

@@ -12,13 +12,13 @@
   configs, whose forward runs NMS on tensor values;
 * every result is marked as reported by the paper (never a run of this package).
 """
+import re
 from pathlib import Path
 from typing import List
 
 import pytest
 import yaml
-from metafile_counts import config_files, measure_on_meta
-from mmengine.config import Config
+from metafile_counts import config_files, load_cached, measure_on_meta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBFOLDERS = ('benchmarks', 'upernet', 'vitdet')
@@ -53,7 +53,10 @@ def test_modelindex_loads_without_errors():
     import modelindex
     index = modelindex.load(str(REPO_ROOT / 'model-index.yml'))
     index.build_models_with_collections()
-    assert index.check(silent=True) == []
+    # OpenMMLab metafiles give README paths from the repository root (mim reads them
+    # so); modelindex resolves them from the metafile's folder: checked above instead
+    errors = [e for e in index.check(silent=True) if 'Path to README file' not in e]
+    assert errors == []
     assert len(index.models) == len(MODELS)
 
 
@@ -82,7 +85,7 @@ def test_collection_and_readme(path):
 def test_model_entry(model):
     config = REPO_ROOT / model['Config']
     assert config.is_file()
-    cfg = Config.fromfile(str(config))
+    cfg = load_cached(model['Config'])  # Config.fromfile, shared with the count
     assert cfg.model.get('type') is not None
     metadata = model['Metadata']
     assert isinstance(metadata['Parameters'], int) and metadata['Parameters'] > 0
@@ -95,7 +98,7 @@ def test_model_entry(model):
     if weights is not None:  # the file the family README's converter command writes
         readme = (config.parents[1 if config.parent.name in SUBFOLDERS else 0] /
                   'README.md').read_text(encoding='utf-8')
-        assert f' {weights}' in readme, f'no converter command writes {weights}'
+        assert re.search(rf' {re.escape(weights)}(\s|$)', readme), weights
 
 
 @pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])
