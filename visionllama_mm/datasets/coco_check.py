@@ -22,8 +22,6 @@ import math
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from .errors import DataError, describe_ids
 
 
@@ -39,29 +37,42 @@ def load_json_file(path: str) -> object:
         raise DataError(f'annotation file {path} is not valid JSON: {err}') from None
 
 
+_NUMBER_TYPES = (int, float)  # what json gives; bool is no coordinate
+
+
+def _numbers(values) -> bool:
+    return isinstance(values, (list, tuple)) and \
+        all(type(v) in _NUMBER_TYPES for v in values)
+
+
+def _finite(values) -> bool:
+    try:  # a sum is finite only if every value is (the loop runs on overflow only)
+        return math.isfinite(sum(values)) or all(map(math.isfinite, values))
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        math.isfinite(value)
+    return type(value) in _NUMBER_TYPES and _finite((value, ))
 
 
-def _inside(xs: np.ndarray, ys: np.ndarray, size: Tuple[float, float],
+def _inside(xs: Sequence[float], ys: Sequence[float], size: Tuple[float, float],
             margin: float) -> bool:
     width, height = size
-    return bool(xs.min() >= -margin * width and xs.max() <= (1 + margin) * width
-                and ys.min() >= -margin * height and ys.max() <= (1 + margin) * height)
+    return (min(xs) >= -margin * width and max(xs) <= (1 + margin) * width
+            and min(ys) >= -margin * height and max(ys) <= (1 + margin) * height)
 
 
 def _check_bbox(bbox, size, margin: float, area) -> Optional[Tuple[str, str]]:
     """``('error' | 'skip', reason)`` or None."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or \
-            not all(_number(v) for v in bbox):
+    if not _numbers(bbox) or len(bbox) != 4 or not _finite(bbox):
         return 'error', 'bbox is not 4 finite numbers [x, y, w, h]'
     x, y, w, h = bbox
-    if not _inside(np.array([x, x + w]), np.array([y, y + h]), size, margin):
+    if not _inside((x, x + w), (y, y + h), size, margin):
         return 'error', f'bbox outside the image by more than margin={margin}'
     inter_w = min(x + w, size[0]) - max(x, 0)
     inter_h = min(y + h, size[1]) - max(y, 0)
-    if w < 1 or h < 1 or (area is not None and _number(area) and area <= 0):
+    if w < 1 or h < 1 or (_number(area) and area <= 0):
         return 'skip', 'box under 1 px or with area <= 0'
     if inter_w <= 0 or inter_h <= 0:
         return 'skip', 'box outside its image'
@@ -84,21 +95,17 @@ def _check_segmentation(seg, size, margin: float) -> Optional[Tuple[str, str]]:
         return 'error', 'segmentation is neither a list of polygons nor an RLE dict'
     usable = 0
     for polygon in seg:
-        try:
-            values = np.asarray(polygon, dtype=np.float64)
-        except (TypeError, ValueError):
+        if not _numbers(polygon):
             return 'error', 'polygon is not a flat list of numbers'
-        if values.ndim != 1:
-            return 'error', 'polygon is not a flat list of numbers'
-        if values.size % 2:
+        if len(polygon) % 2:
             return 'error', 'polygon has an odd number of values'
-        if values.size == 0:
+        if not polygon:
             continue
-        if not np.isfinite(values).all():
+        if not _finite(polygon):
             return 'error', 'polygon coordinate is NaN or inf'
-        if not _inside(values[0::2], values[1::2], size, margin):
+        if not _inside(polygon[0::2], polygon[1::2], size, margin):
             return 'error', f'polygon outside the image by more than margin={margin}'
-        usable += values.size >= 6
+        usable += len(polygon) >= 6
     if not usable:
         return 'skip', 'polygon with fewer than 3 points'
     return None

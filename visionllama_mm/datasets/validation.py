@@ -27,6 +27,7 @@ __all__ = ['DataError', 'check_annotation_file', 'check_coco_annotations',
 
 #: PIL modes of single-channel label maps (palette PNGs hold indices too).
 LABEL_MAP_MODES = ('L', 'P', 'I', 'I;16', '1')
+EXIF_ORIENTATION = 0x0112
 
 
 def check_annotation_file(path: str, with_label: bool = True) -> None:
@@ -68,6 +69,8 @@ def check_image_files(paths: Iterable[str], what: str = 'image') -> None:
     fails inside OpenCV's decoder without its name)."""
     missing, empty = [], []
     for path in paths:
+        if '://' in str(path):  # a remote backend (s3://, http://): not stat-able here
+            continue
         try:
             if os.stat(path).st_size == 0:
                 empty.append(path)
@@ -81,9 +84,11 @@ def check_image_files(paths: Iterable[str], what: str = 'image') -> None:
 
 def check_label_values(labels: Sequence[Tuple[str, object]], num_classes: int,
                        source: str) -> None:
-    """Class labels ``(file, label)`` are ints in ``[0, num_classes)``."""
+    """Class labels ``(file, label)`` are ints in ``[0, num_classes)``; a multi-label
+    sample's label is a list of them."""
     bad = [(path, label) for path, label in labels
-           if not isinstance(label, int) or not 0 <= label < num_classes]
+           if not all(isinstance(v, int) and 0 <= v < num_classes
+                      for v in (label if isinstance(label, list) else [label]))]
     if bad:
         shown = ', '.join(f'{path}: {label!r}' for path, label in bad[:5])
         raise DataError(f'{source}: {len(bad)} samples have a label outside '
@@ -96,15 +101,20 @@ def check_seg_maps(pairs: Iterable[Tuple[str, str]]) -> None:
     size silently, and an RGB map fails deep in the loss."""
     from PIL import Image
     for image_path, map_path in pairs:
-        with Image.open(map_path) as label_map:
-            mode, map_size = label_map.mode, label_map.size
+        try:
+            with Image.open(map_path) as label_map:
+                mode, map_size = label_map.mode, label_map.size
+            with Image.open(image_path) as image:
+                image_size = image.size
+                if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+                    image_size = image_size[::-1]  # OpenCV decodes it turned by 90°
+        except (OSError, ValueError):  # a format PIL cannot read (mmcv may): unchecked
+            continue
         if mode not in LABEL_MAP_MODES:
             raise DataError(f'label map {map_path} has mode {mode!r} (several '
                             'channels): a label map holds one class index per pixel '
                             f'(modes {LABEL_MAP_MODES}); convert colour maps to '
                             'indices first')
-        with Image.open(image_path) as image:
-            image_size = image.size
         if map_size != image_size:
             raise DataError(f'label map {map_path} is {map_size[0]}x{map_size[1]} but '
                             f'its image {image_path} is {image_size[0]}x'
@@ -155,7 +165,12 @@ def check_coco_file(path, classes: Optional[Sequence[str]] = None,
 
 
 def _plain(label):
-    """A label as a Python int when it is one (numpy / 0-d tensor), else unchanged."""
+    """A label as Python int(s): numpy / tensor scalars and arrays (multi-label) become
+    an int or a list of ints; anything else is returned unchanged."""
+    if hasattr(label, 'tolist'):
+        label = label.tolist()
+    if isinstance(label, (list, tuple)):
+        return [_plain(v) for v in label]
     try:
         return int(label) if int(label) == label else label
     except (TypeError, ValueError):

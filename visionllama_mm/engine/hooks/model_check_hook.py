@@ -104,11 +104,13 @@ def check_dense_channels(model) -> None:
 
 
 def non_finite_parameters(model) -> List[str]:
-    """Names of parameters and buffers holding NaN or inf."""
+    """Names of parameters and buffers holding NaN or inf (a sum is finite only if
+    every element is; fp16 / bf16 tensors are summed in fp32)."""
     tensors = list(model.named_parameters()) + list(model.named_buffers())
     return [name for name, t in tensors
             if t.is_floating_point() and t.device.type != 'meta'
-            and not bool(torch.isfinite(t).all())]
+            and not bool(torch.isfinite(t.detach().sum(dtype=torch.promote_types(
+                t.dtype, torch.float32))))]
 
 
 @HOOKS.register_module()
