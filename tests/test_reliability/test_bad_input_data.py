@@ -127,3 +127,31 @@ def test_label_ids_out_of_range_in_a_batch(tmp_path):
                                         r'outside 0..3 \(4 classes\) and the ignore '
                                         'index 255'):
         hook.before_train_iter(None, 0, bad_batch)
+
+
+@pytest.mark.parametrize('config', [
+    CLS, 'configs/demo/pyramid-visionllama-tiny_uperhead_demo-shapes.py',
+    'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'])
+def test_the_demo_data_and_models_pass_the_checks(config, tmp_path):
+    """No false alarm on the bundled data: the checks run on the built datasets,
+    evaluators and model of each demo task without an error or a warning."""
+    from mmengine.logging import MMLogger
+    from mmengine.runner import Runner
+
+    from visionllama_mm.engine import ModelCheckHook
+    cfg = Config.fromfile(config)
+    cfg.pop('runner_type', None)
+    cfg.work_dir = str(tmp_path)
+    check_dataset_files(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner._val_loop = runner.build_val_loop(runner._val_loop)
+    logged = []
+    logger = MMLogger.get_current_instance()
+    logger.addFilter(lambda record: logged.append(record) or True)
+    hook = DataCheckHook()
+    hook.before_run(runner)
+    ModelCheckHook().before_run(runner)
+    assert [r.getMessage() for r in logged if r.levelname == 'WARNING'] == []
+    batch = next(iter(runner.train_dataloader))
+    hook.before_train_iter(runner, 0, batch)
