@@ -51,6 +51,8 @@ def test_vector_head_on_an_unpooled_backbone(out_type):
 def test_neck_in_channels_that_do_not_match_the_backbone():
     wrong = [16, 32, 64, 256]
     model = build(DET, **{'model.neck.in_channels': wrong})
+    with pytest.raises(RuntimeError, match='expected input.* to have 256 channels'):
+        model(torch.zeros(1, 3, 64, 64), mode='tensor')  # what it was
     with pytest.raises(ModelMismatchError, match=(
             r'model.neck.in_channels=\[16, 32, 64, 256\] \(FPN\) does not match the '
             r'channels the backbone gives, \[16, 32, 64, 128\], from '
@@ -70,6 +72,8 @@ def test_decode_head_in_index_on_a_three_stage_pyramid():
                           (0, 1, 2), 'model.backbone.window_sizes': 8,
                           'model.backbone.sr_ratios': (4, 2, 1),
                           'model.backbone.rope_anchor': 14})
+    with pytest.raises(IndexError, match='tuple index out of range'):  # what it was
+        model(torch.zeros(1, 3, 64, 64), mode='tensor')
     with pytest.raises(ModelMismatchError, match=(
             r'model.decode_head.in_index=\[0, 1, 2, 3\] is out of range: the backbone '
             r'gives 3 maps .*allowed 0..2')):
