@@ -1,7 +1,8 @@
 # ViTDet Mask R-CNN with ViT-G/14 on COCO (no number in the paper: an untuned transfer
 # recipe). The ViTDet recipe of configs/mae_visionllama/vitdet/ (mmdet's Mask R-CNN,
 # LSJ at 1024, SimpleFPN + LN2d from this package, RPN with 2 convs, Shared4Conv1FC
-# box head, AdamW lr 1e-4 wd 0.1, 36 epochs) is inherited; the backbone becomes ViT-G:
+# box head, AdamW lr 1e-4 wd 0.1, the release's ViTDet-B schedule: 137,250 iterations of
+# 8 x 4 images, 2 per update, ~37 epochs) is inherited; the backbone becomes ViT-G:
 # - global attention in every block (ViTG has no window attention), activation
 #   checkpointing and bf16 autocast to fit 74x74 = 5476 tokens of the 1024 input
 #   (zero-padded from 1024 to 1036 = 74 x 14);

@@ -199,6 +199,9 @@ def test_vitdet_config_trains_one_iteration():
     assert cfg.model.neck.type == 'SimpleFPN' and cfg.model.neck.backbone_channel == 1664
     assert cfg.model.neck.in_channels == [416, 832, 1664, 1664]
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9
+    # the ViTDet-B release schedule is inherited: 2 iterations per update; one here
+    assert cfg.optim_wrapper.accumulative_counts == 2
+    cfg.optim_wrapper.accumulative_counts = 1
     _tiny(cfg, out_indices=(-1, ))
     cfg.model.neck.update(backbone_channel=32, in_channels=[8, 16, 32, 32])
     cfg.model.data_preprocessor.batch_augments = [
