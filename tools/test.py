@@ -11,8 +11,7 @@ import sys
 import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
-from visionllama_mm.apis import LaunchError, build_runner, prepare_test_config
-from visionllama_mm.engine import CheckpointLoadError
+from visionllama_mm.apis import build_runner, prepare_test_config, user_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,11 +49,11 @@ def main() -> None:
     try:
         prepare_test_config(cfg, args)
         runner = build_runner(cfg)
-    except LaunchError as e:
+    except user_errors() as e:
         sys.exit(f'test.py: error: {e}')
     try:
         runner.test()
-    except (CheckpointLoadError, FileNotFoundError) as e:
+    except (*user_errors(), FileNotFoundError) as e:
         runner.logger.error(str(e))
         sys.exit(f'test.py: error: {e}')
 

@@ -11,8 +11,7 @@ import sys
 import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
-from visionllama_mm.apis import LaunchError, build_runner, prepare_train_config
-from visionllama_mm.engine import CheckpointLoadError, NonFiniteLossError
+from visionllama_mm.apis import build_runner, prepare_train_config, user_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,11 +54,11 @@ def main() -> None:
     try:
         prepare_train_config(cfg, args)
         runner = build_runner(cfg)
-    except LaunchError as e:
+    except user_errors() as e:
         sys.exit(f'train.py: error: {e}')
     try:
         runner.train()
-    except (NonFiniteLossError, CheckpointLoadError) as e:
+    except user_errors() as e:
         runner.logger.error(str(e))
         sys.exit(f'train.py: error: {e}')
 

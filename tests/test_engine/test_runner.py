@@ -20,8 +20,9 @@ def test_reliability_hooks_are_added_once():
     changed = add_reliability_hooks(cfg)
     assert cfg.default_hooks.checkpoint == dict(type='AtomicCheckpointHook', interval=2)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        'FiniteLossHook', 'RandomStateHook', 'InputChannelsHook']
-    assert len(changed) == 3 and add_reliability_hooks(cfg) == []
+        'FiniteLossHook', 'RandomStateHook', 'InputChannelsHook', 'DataCheckHook',
+        'ModelCheckHook']
+    assert len(changed) == 5 and add_reliability_hooks(cfg) == []
 
 
 class Segmentor(nn.Module):

@@ -23,7 +23,7 @@ CASES = {
 from mmseg.apis import MMSegInferencer
 inferencer = MMSegInferencer(model=CONFIG, weights=WEIGHTS, device='cpu')
 result = inferencer(IMAGE, return_datasamples=True)
-print(json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
+print('RESULT', json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
                       shape=list(result.pred_sem_seg.data.shape))))
 '''),
     'mmdet': dict(
@@ -39,7 +39,7 @@ print(json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
 from mmdet.apis import DetInferencer
 inferencer = DetInferencer(model=CONFIG, weights=WEIGHTS, device='cpu')
 result = inferencer(IMAGE, return_datasamples=True)['predictions'][0]
-print(json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
+print('RESULT', json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
                       shape=list(result.pred_instances.bboxes.shape[1:]))))
 '''),
 }
@@ -49,6 +49,12 @@ def tool(package: str, script: str) -> str:
     path = Path(importlib.import_module(package).__file__).parent / '.mim/tools' / script
     assert path.is_file(), path
     return str(path)
+
+
+def result_of(output: str):
+    """The JSON a snippet printed after ``RESULT``."""
+    line = next(line for line in output.splitlines() if line.startswith('RESULT '))
+    return json.loads(line[len('RESULT '):])
 
 
 def run(*args, cwd=None) -> str:
@@ -75,10 +81,10 @@ def test_upstream_tools_on_our_backbone(scope, tmp_path):
     plain = run('-c', f'''
 import json, torch
 ckpt = torch.load({str(checkpoint)!r}, map_location='cpu', weights_only=True)
-print(json.dumps(list(ckpt['meta']['dataset_meta']['classes'])))
+print('RESULT', json.dumps(list(ckpt['meta']['dataset_meta']['classes'])))
 import sys; assert 'visionllama_mm' not in sys.modules
 ''')
-    assert json.loads(plain.strip().splitlines()[-1]) == case['classes']
+    assert result_of(plain) == case['classes']
 
     # the upstream publish tool, run from outside the repository
     log = run(tool(scope, case['publish']), str(checkpoint),
@@ -92,6 +98,6 @@ import sys; assert 'visionllama_mm' not in sys.modules
 import json
 CONFIG, WEIGHTS, IMAGE = {config!r}, {str(published)!r}, {image!r}
 {case['infer']}''')
-    result = json.loads(out.strip().splitlines()[-1])
+    result = result_of(out)
     assert result['classes'] == case['classes']  # dataset_meta survived
     assert result['shape'] in ([1, 128, 128], [4])

@@ -30,14 +30,14 @@ from typing import Any, Iterator, List, Optional, Tuple
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..engine.runner import (IncompatibleConfigError, add_reliability_hooks,
-                             check_optimizer_constructor)
+from ..engine.runner import (RELIABLE_RUNNER, IncompatibleConfigError,
+                             add_reliability_hooks, check_optimizer_constructor)
 
 __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
-    'add_reliability_hooks', 'check_task_compatibility', 'build_runner'
+    'add_reliability_hooks', 'check_task_compatibility', 'build_runner', 'user_errors'
 ]
 
 #: ``default_scope`` values the tools know how to run.
@@ -50,6 +50,17 @@ _AMP_ONLY_KEYS = ('loss_scale', 'dtype', 'use_fsdp')
 
 class LaunchError(RuntimeError):
     """A config or command-line setting that cannot run on this machine."""
+
+
+def user_errors() -> Tuple[type, ...]:
+    """Errors about the user's config, data or checkpoint: the tools print their
+    message (which names the file or parameter and the fix) without a traceback."""
+    from ..datasets.errors import DataError
+    from ..engine import (CheckpointLoadError, IncompatibleConfigError,
+                          NonFiniteLossError)
+    from ..engine.hooks.model_check_hook import ModelMismatchError
+    return (LaunchError, CheckpointLoadError, IncompatibleConfigError, DataError,
+            ModelMismatchError, NonFiniteLossError)
 
 
 def _log(msg: str) -> None:
@@ -464,18 +475,22 @@ def build_runner(cfg: Config) -> Any:
 
     Without CUDA: SyncBN -> BN, gloo/``device_ids=None`` for distributed
     launchers, and the process group is initialised before the runner.
-    The runner is built as the projects' tools do: ``RUNNERS.build(cfg)``
-    if the config has ``runner_type``, else ``Runner.from_cfg(cfg)``.
+    The runner is built as the projects' tools do, ``RUNNERS.build(cfg)``, with
+    ``runner_type='visionllama_mm.ReliableRunner'`` unless the config names another.
     """
     from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
 
     import_scope(cfg)
     check_task_compatibility(cfg)
-    try:
-        check_optimizer_constructor(cfg)
-    except IncompatibleConfigError as err:
-        raise LaunchError(str(err)) from err
+    if 'runner_type' not in cfg:
+        cfg.runner_type = RELIABLE_RUNNER  # it checks what follows itself
+    elif cfg.runner_type not in (RELIABLE_RUNNER, 'ReliableRunner'):
+        from ..datasets import check_dataset_files
+        check_dataset_files(cfg)
+        try:
+            check_optimizer_constructor(cfg)
+        except IncompatibleConfigError as err:
+            raise LaunchError(str(err)) from err
     launcher = cfg.get('launcher', 'none')
     if not _cuda_available():
         n = convert_syncbn_for_cpu(cfg)
@@ -483,6 +498,4 @@ def build_runner(cfg: Config) -> Any:
             _log(f'SyncBN -> BN (no CUDA device): {n} config entries')
         setup_cpu_distributed(cfg, launcher)
         init_cpu_distributed(cfg, launcher)
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)

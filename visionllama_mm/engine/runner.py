@@ -7,7 +7,11 @@ from mmengine.runner import Runner
 from ..registry import RUNNERS
 
 #: hooks added to ``custom_hooks`` unless the config lists them (README "Reliability").
-RELIABILITY_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook')
+RELIABILITY_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook',
+                     'DataCheckHook', 'ModelCheckHook')
+#: ``runner_type`` of :class:`ReliableRunner` (the scope lets mmengine's root registry
+#: find it before a default scope is set, as OpenMMLab's own tools need).
+RELIABLE_RUNNER = 'visionllama_mm.ReliableRunner'
 _PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
 
 
@@ -18,9 +22,11 @@ def add_reliability_hooks(cfg: Any) -> List[str]:
       ``AtomicCheckpointHook`` (same arguments: weights-only loadable, atomic files,
       checked loading, resume fallback);
     - ``custom_hooks`` gets ``RandomStateHook`` (exact resume), ``FiniteLossHook``
-      (stop at the first NaN / inf loss) and ``InputChannelsHook`` (clear error for
-      grayscale / RGBA inputs) unless the config already lists them. The first two
-      act only while training.
+      (stop at the first NaN / inf loss), ``InputChannelsHook`` (clear error for
+      grayscale / RGBA inputs), ``DataCheckHook`` (dataset files and labels) and
+      ``ModelCheckHook`` (heads / necks that do not fit the backbone, non-finite
+      weights) unless the config already lists them. The first two act only while
+      training.
 
     Idempotent. Returns what was changed, for the log.
     """
@@ -51,16 +57,19 @@ class ReliableRunner(Runner):
     ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
     runner, so their runs get the same guarantees as ``tools/train.py`` of this
     package: weights-only loadable, atomic checkpoints with resume fallback, exact
-    resume, a stop at the first non-finite loss and input-channel checks; and a config
-    pairing mmseg's layer-decay constructor with one of our backbones is refused with
-    the fix (:func:`check_optimizer_constructor`). Everything else is mmengine's
-    ``Runner``.
+    resume, a stop at the first non-finite loss, data, model and input-channel checks
+    (annotation files are checked before the datasets are built:
+    :func:`~visionllama_mm.datasets.check_dataset_files`); and a config pairing
+    mmseg's layer-decay constructor with one of our backbones is refused with the fix
+    (:func:`check_optimizer_constructor`). Everything else is mmengine's ``Runner``.
     """
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> 'ReliableRunner':
+        from ..datasets import check_dataset_files
         cfg = copy.deepcopy(cfg)
         check_optimizer_constructor(cfg)
+        check_dataset_files(cfg)  # files the datasets could not even parse
         add_reliability_hooks(cfg)
         return super().from_cfg(cfg)
 

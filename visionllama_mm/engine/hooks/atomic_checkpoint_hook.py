@@ -41,8 +41,8 @@ class AtomicCheckpointHook(CheckpointHook):
       points at a missing or bad file warns and resumes from the newest loadable
       ``epoch_N.pth`` / ``iter_N.pth`` instead; with none left it is an error naming
       every file tried. With ``strict_load=True`` (default) the loaded ``state_dict``
-      must match the model (every key, every shape) and hold only finite values, else
-      it is an error listing the differences — testing another model's checkpoint or
+      must match the model (every key, every shape), else it is an error listing the
+      differences — testing another model's checkpoint or
       fine-tuning from random weights after a warning never happens silently. Set
       ``strict_load=False`` where partial loading is intended (the matching tensors
       are loaded, as mmengine does).
@@ -108,9 +108,11 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         decode_in_place(checkpoint)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_state_dict(checkpoint.get('state_dict', checkpoint), model,
-                         self._loading or 'the checkpoint', strict=self.strict_load)
+        if self.strict_load:
+            model = runner.model.module if is_model_wrapper(runner.model) \
+                else runner.model
+            check_state_dict(checkpoint.get('state_dict', checkpoint), model,
+                             self._loading or 'the checkpoint')
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -242,23 +244,20 @@ def check_checkpoint(path: str, resume: bool = False) -> None:
             'weights')
 
 
-def check_state_dict(state: dict, model: torch.nn.Module, path: str,
-                     strict: bool = True) -> None:
-    """Raise :class:`CheckpointLoadError` unless ``state`` is finite and (``strict``)
-    matches ``model`` exactly (keys, shapes; a leading ``module.`` ignored as mmengine
-    does)."""
+def check_state_dict(state: dict, model: torch.nn.Module, path: str) -> None:
+    """Raise :class:`CheckpointLoadError` unless ``state`` matches ``model`` exactly
+    (keys, shapes; a leading ``module.`` ignored as mmengine does). Non-finite values
+    are ``ModelCheckHook``'s to name, once the weights are loaded."""
     if not isinstance(state, dict):
         raise CheckpointLoadError(f'checkpoint {path}: its state_dict is a '
                                   f'{type(state).__name__}, not a dict')
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    own = model.state_dict() if strict else {}
+    own = model.state_dict()
     missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own] if strict else []
+    unexpected = [k for k in state if k not in own]
     shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
               if k in state and isinstance(state[k], torch.Tensor)
               and state[k].shape != own[k].shape]
-    non_finite = [k for k, v in state.items() if isinstance(v, torch.Tensor)
-                  and v.is_floating_point() and not bool(torch.isfinite(v).all())]
     problems = []
     if missing:
         problems.append(f'{len(missing)} of the model\'s {len(own)} tensors missing '
@@ -267,13 +266,9 @@ def check_state_dict(state: dict, model: torch.nn.Module, path: str,
         problems.append(f'{len(unexpected)} unexpected (e.g. {unexpected[:3]})')
     if shapes:
         problems.append(f'{len(shapes)} of another shape (e.g. {shapes[:2]})')
-    if non_finite:
-        problems.append(f'{len(non_finite)} with NaN / inf values (e.g. '
-                        f'{non_finite[:3]})')
     if problems:
         raise CheckpointLoadError(
             f'checkpoint {path} does not match {type(model).__name__}: '
-            + '; '.join(problems) + ('. Use a checkpoint of this config, or set '
-                                     'default_hooks.checkpoint.strict_load=False where '
-                                     'loading only the matching tensors is intended.'
-                                     if own else '.'))
+            + '; '.join(problems) + '. Use a checkpoint of this config, or set '
+            'default_hooks.checkpoint.strict_load=False where loading only the '
+            'matching tensors is intended.')

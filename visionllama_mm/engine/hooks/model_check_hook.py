@@ -144,7 +144,7 @@ class ModelCheckHook(Hook):
         if bad:
             source = runner._load_from or runner.cfg.get('load_from') or \
                 'the initial weights (init_cfg)'
-            raise ValueError(
+            raise ModelMismatchError(
                 f'{len(bad)} model tensors hold NaN or inf before the run starts, e.g. '
                 f'{bad[:5]}; they came from {source} (a resumed run: the checkpoint '
                 'it resumed from). Use a checkpoint whose weights are finite.')
