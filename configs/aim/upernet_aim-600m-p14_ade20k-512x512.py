@@ -9,7 +9,8 @@
 # without the final norm. At patch 14 a 512 crop gives a 37x37 grid (518 px padded
 # bottom/right); the sin-cos position table is computed for that grid, nothing is
 # interpolated. Pretrained weights: the AIM pretraining run's weights.pth.
-_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/aim-600m-p14_8xb512-amp-cosine-800e_in1k/weights.pth'

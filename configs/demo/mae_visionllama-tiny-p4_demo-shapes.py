@@ -7,7 +7,8 @@
 # mmpretrain's own MAE ViT-B recipe is inherited (mask 0.75, norm_pix L2 loss, AdamW
 # betas 0.9/0.95, wd 0.05, warmup + cosine); the encoder is MAEVisionLLaMA, and sizes,
 # data path, learning rate and schedule are made for the demo.
-_base_ = ['mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py']
+_base_ = ['mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 img_size, patch_size = 32, 4

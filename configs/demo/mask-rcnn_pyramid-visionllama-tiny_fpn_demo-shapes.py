@@ -4,7 +4,8 @@
 #   python tools/train.py configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py
 # mmdet's own Mask R-CNN 1x config (model, COCO instance dataset, runtime) is inherited;
 # only widths, anchor sizes, sample counts, data paths and the schedule change here.
-_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')

@@ -6,10 +6,10 @@
 #       configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py
 # The full recipe (configs/mae_visionllama/vitdet, mmdet's Mask R-CNN + LSJ bases) is
 # inherited: window attention in blocks 0 and 2 (8x8 windows, the size of the 32 px
-# pretraining grid), global attention in 1 and 3, SimpleFPN with LN2d from the last
+# pretraining grid), global attention in 1 and 3, SimpleFeaturePyramid (LN2d) from the last
 # block's map, RPN with 2 convs, Shared4Conv1FC box head, LN2d heads, layer decay through
 # our constructor, weights from the MAE run's weights.pth. The backbone has stride 4
-# (patch 4), so the SimpleFPN levels have strides 1, 2, 4, 8 (+16); images are resized to
+# (patch 4), so the neck levels have strides 1, 2, 4, 8 (+16); images are resized to
 # 64 px (a 16x16 patch grid, 2x2 windows) to keep the stride-1 level small on the CPU.
 _base_ = ['../mae_visionllama/vitdet/'
           'mask-rcnn_visionllama-b-mae_simplefpn_lsj-36e_coco.py']

@@ -1,7 +1,8 @@
 # A tiny VisionLLaMA classifier on the bundled demo shapes (data/demo/imagenet,
 # ImageNet on-disk layout, 3 classes, 32x32). Trains on 2 CPU cores in a few minutes:
 #   python tools/train.py configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py']
+_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')

@@ -6,7 +6,8 @@
 # shapes much faster on few tokens. 40 epochs on 2 CPU cores, ~4 min: 46-54 % top-1
 # over two runs (chance 33.3 %; 80 epochs gave no more):
 #   python tools/train.py configs/demo/vit-tiny-p8_map_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py']
+_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')

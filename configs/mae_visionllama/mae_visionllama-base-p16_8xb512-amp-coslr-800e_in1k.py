@@ -7,7 +7,8 @@
 # absolute position embedding; the class token stays out of the blocks as in the release).
 # SaveWeightsHook writes work_dirs/<this config>/weights.pth (weights only) at the end,
 # the file the fine-tuning / linear / UperNet / ViTDet configs load (prefix 'backbone.').
-_base_ = ['mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py']
+_base_ = ['mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -6,7 +6,8 @@
 # release does (despite the 8xb512 in both file names). MAEVisionLLaMA 'l-mae' encoder
 # (1024 / 24 blocks / 16 heads, SwiGLU hidden 11008 with bias, ~914M parameters); see
 # the B 800e config.
-_base_ = ['mmpretrain::mae/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py']
+_base_ = ['mmpretrain::mae/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -15,7 +15,8 @@
 # (or train configs/pyramid_visionllama/pyramid-visionllama-small_8xb128-300e_in1k.py
 # and use its checkpoint). To run converted release weights exactly as trained, add
 # gsa_key_coords='official', lsa_mask_padding=False to the backbone.
-_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py']
+_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'

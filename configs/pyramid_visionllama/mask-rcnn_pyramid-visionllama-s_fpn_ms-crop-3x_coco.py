@@ -4,7 +4,8 @@
 # 8 x 2) with the backbone replaced; for B this is the release's recipe
 # (mmdetection/configs/twins/mask-rcnn_twins-b-p4-w7_fpn_ms-crop-3x_coco.py, see the 1x
 # config for the backbone settings). Pretrained weights: see the 1x config.
-_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py']
+_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'

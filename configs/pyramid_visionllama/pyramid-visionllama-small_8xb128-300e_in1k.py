@@ -8,7 +8,8 @@
 # 0.2 / 0.3 / 0.5 for S / B / L as the release. GSA keys and LSA padding as the released
 # code (gsa_key_coords='official', lsa_mask_padding=False); the sibling
 # *_mean-gsa-keys.py uses the corrected key coordinates instead.
-_base_ = ['mmpretrain::twins/twins-svt-small_8xb128_in1k.py']
+_base_ = ['mmpretrain::twins/twins-svt-small_8xb128_in1k.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 model = dict(

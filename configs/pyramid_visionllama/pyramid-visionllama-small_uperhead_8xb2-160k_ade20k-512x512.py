@@ -13,7 +13,8 @@
 #       work_dirs/pretrained/pyramid-visionllama-s_in1k.pth
 # (or train configs/pyramid_visionllama/pyramid-visionllama-small_8xb128-300e_in1k.py
 # and use its checkpoint).
-_base_ = ['mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py']
+_base_ = ['mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'

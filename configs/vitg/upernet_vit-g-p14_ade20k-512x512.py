@@ -8,7 +8,8 @@
 # every map is resized to stride 16 (featmap_stride=16 -> 32x32) so that the pyramid
 # has the usual strides 4/8/16/32. Layer decay 0.9 over 48 blocks (our constructor,
 # ViTG.get_layer_depth), bf16 autocast, activation checkpointing.
-_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
+          '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'

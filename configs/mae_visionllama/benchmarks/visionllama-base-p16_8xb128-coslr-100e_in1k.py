@@ -11,7 +11,8 @@
 # in the blocks), global average pooling + LN (out_type='avg_featmap', final_norm=False).
 # Layer decay goes through LayerDecayOptimWrapperConstructor (asks the backbone's
 # get_layer_depth). Pretrained weights: the MAE run's weights.pth (SaveWeightsHook).
-_base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py']
+_base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
+          '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

@@ -7,7 +7,8 @@
 # (mmpretrain/configs/mae/benchmarks/lama-base-p16_8xb2048-linear-coslr-800-90e_in1k.py):
 # no final norm on the tokens (final_norm=False), then the mean and the pooled LN (unit
 # weight, frozen with the trunk): with_cls_token=False, out_type='avg_featmap'.
-_base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py']
+_base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_in1k.py',
+          '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

@@ -7,7 +7,8 @@
 # (8 x 64 x 2 = 1024 per update, as mmpretrain's 8 x 128), drop path on the attention
 # branch only. The release trains with --amp.
 # Backbone, pooling and layer-decay constructor as the B config.
-_base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb128-coslr-50e_in1k.py']
+_base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb128-coslr-50e_in1k.py',
+          '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

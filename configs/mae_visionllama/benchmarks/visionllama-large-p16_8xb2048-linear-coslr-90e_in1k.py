@@ -3,7 +3,8 @@
 # trunk, ClsBatchNormNeck, LARS lr 6.4, batch 8 x 2048, AMP) with the pooling of the B
 # config (final_norm=False as the release,
 # mmpretrain/configs/mae/benchmarks/lama-large-p16_8xb2048-linear-coslr-800-90e_in1k.py).
-_base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py']
+_base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py',
+          '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

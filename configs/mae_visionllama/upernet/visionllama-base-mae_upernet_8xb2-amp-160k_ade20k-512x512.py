@@ -11,7 +11,8 @@
 # *_as2drope.py anchors RoPE at the 14x14 pretraining grid instead (AS2DRoPE).
 # Pretrained weights: the MAE run's weights.pth (SaveWeightsHook), loaded by the
 # backbone's init_cfg.
-_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py']
+_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
+          '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

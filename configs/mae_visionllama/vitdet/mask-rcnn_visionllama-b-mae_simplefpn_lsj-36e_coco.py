@@ -6,7 +6,7 @@
 # - backbone: VisionLLaMA 'b-mae', no class token, stride-16 map of the last block,
 #   14x14 window attention in all blocks but 2/5/8/11 (global), drop path 0.1 on the
 #   attention branch only (the release's blocks);
-# - neck: SimpleFPN (4x / 2x / 1x / 0.5x of that map, LN2d) -> 5 levels of 256;
+# - neck: SimpleFeaturePyramid (4x / 2x / 1x / 0.5x of that map, LN2d) -> 5 levels of 256;
 # - heads: RPN with 2 convs, Shared4Conv1FC box head and mask head with LN2d;
 # - data: LSJ (scale 0.1-2.0, 1024 crop), batches padded to 1024x1024; test at 1024;
 # - AdamW lr 1e-4, betas (0.9, 0.999), wd 0.1, layer decay 0.7 (our constructor),
@@ -22,12 +22,13 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
+    '../../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'
 image_size = (1024, 1024)
-norm_cfg = dict(type='LN2d', requires_grad=True)
+norm_cfg = dict(type='mmpretrain.LN2d', requires_grad=True)
 model = dict(
     data_preprocessor=dict(
         pad_size_divisor=32,
@@ -49,7 +50,7 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(
         _delete_=True,
-        type='SimpleFPN',
+        type='SimpleFeaturePyramid',
         backbone_channel=768,
         in_channels=[192, 384, 768, 768],
         out_channels=256,
