@@ -237,7 +237,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         if not self.with_cls_token:
             return None
         if self.cls_token_coord == 'official':
-            return float(grid_hw[1] - 1), -1.
+            return grid_hw[1] - 1, -1.  # no float(): stays symbolic under export
         return tuple(float(c) for c in self.cls_token_coord)
 
     def embed(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
