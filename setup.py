@@ -32,6 +32,7 @@ setup(
     python_requires='>=3.9',
     install_requires=[],
     extras_require={
+        'deploy': read_requirements('deploy.txt'),
         'mim': read_requirements('mminstall.txt'),
         'runtime': read_requirements('runtime.txt'),
         'tests': read_requirements('tests.txt'),

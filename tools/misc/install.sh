@@ -9,7 +9,8 @@
 #      $VLLAMA_CACHE/torch-<version>/ so later installs take seconds. The cache is keyed
 #      by torch version because pip's own cache is not.
 #   3. mmengine / mmpretrain / mmsegmentation / mmdet and friends (requirements/runtime.txt).
-#   4. this package in editable mode, plus the test requirements (timm with --no-deps).
+#   4. this package in editable mode, plus the test requirements (timm with --no-deps)
+#      and the deploy extra (onnx, onnxruntime, onnxscript: requirements/deploy.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
@@ -71,6 +72,11 @@ if ! have pytest || ! (cd / && $PY -c "import visionllama_mm, os, sys; sys.exit(
   echo "[install] visionllama_mm (editable) + test requirements"
   $PIP install -r <(grep -v '^timm==' requirements/tests.txt)
   $PIP install --no-deps --no-build-isolation -e .
+fi
+
+if ! have onnx onnxruntime onnxscript; then
+  echo "[install] ONNX export and ONNX Runtime (requirements/deploy.txt, the deploy extra)"
+  $PIP install -r requirements/deploy.txt
 fi
 
 if ! $PY -c "import timm, sys; sys.exit(timm.__version__ != '$(grep '^timm==' requirements/tests.txt | cut -d= -f3)')" >/dev/null 2>&1; then
