@@ -271,9 +271,11 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             if i == self.num_stages - 1 and self.out_type == 'avg_featmap':
                 outs.append(self.norm(self.norm(x).mean(dim=1)))
                 break
-            x = x.reshape(batch, *hw, -1).permute(0, 3, 1, 2).contiguous()
+            # NCHW view in channels-last memory: the next patch embedding takes it
+            # without a copy; returned maps are made contiguous
+            x = x.reshape(batch, *hw, -1).permute(0, 3, 1, 2)
             if i in self.out_indices:
-                outs.append(x)
+                outs.append(x.contiguous())
         return tuple(outs)
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:

@@ -188,7 +188,9 @@ class GlobalSubsampledAttention(nn.Module):
         q = self.q(x).reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
         source = x
         if self.sr_ratio > 1:
-            fmap = x.transpose(1, 2).reshape(batch, channels, *hw)
+            # NCHW view of the tokens in channels-last memory: no copy here, and the
+            # convolution's channels-last output flattens back to tokens without one
+            fmap = x.reshape(batch, *hw, channels).permute(0, 3, 1, 2)
             if self.key_coords == 'mean':
                 pad_b, pad_r = (-hw[0]) % self.sr_ratio, (-hw[1]) % self.sr_ratio
                 if needs_padding(pad_b, pad_r):
