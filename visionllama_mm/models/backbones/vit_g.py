@@ -200,8 +200,7 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
             raise ValueError(f'input {tuple(input_hw)} is smaller than one patch '
                              f'(patch_size={self.patch_size})')
         x, grid_hw = self.patch_embed(x)
-        x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, grid_hw,
-                                 mode=self.interpolate_mode, num_extra_tokens=0)
+        x = x + self.resized_pos_embed(grid_hw)
         x = self.drop_after_pos(x)
         outs: List[Tensor] = []
         for i, layer in enumerate(self.layers):
@@ -214,6 +213,19 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
             if i in self.out_indices:
                 outs.append(self._format_output(x, grid_hw, input_hw))
         return tuple(outs)
+
+    def resized_pos_embed(self, grid_hw: Tuple[int, int]) -> Tensor:
+        """The position embedding resized to ``grid_hw`` (mmpretrain's
+        ``resize_pos_embed``). Under ``torch.export`` it always interpolates: mmpretrain
+        returns the table as is on the training grid, a branch an export would freeze
+        into the graph; resizing to the same size is exact (integer sample positions)."""
+        if not torch.compiler.is_exporting():
+            return resize_pos_embed(self.pos_embed, self.patch_resolution, grid_hw,
+                                    mode=self.interpolate_mode, num_extra_tokens=0)
+        table = self.pos_embed.reshape(1, *self.patch_resolution, -1).permute(0, 3, 1, 2)
+        table = F.interpolate(table.float(), size=tuple(grid_hw),
+                              mode=self.interpolate_mode, align_corners=False)
+        return table.flatten(2).transpose(1, 2)
 
     def _format_output(self, x: Tensor, grid_hw: Tuple[int, int],
                        input_hw: Sequence[int]) -> Tensor:
