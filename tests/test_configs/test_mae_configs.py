@@ -292,8 +292,8 @@ def test_vitdet_mask_rcnn(path, fast_linear_init_if_large):
         [i for i in range(depth) if i not in global_blocks]
     assert backbone.drop_path_rate == {'b': 0.1, 'l': 0.4}[size]
     width = WIDTH[size]
-    ln2d = dict(type='LN2d', requires_grad=True)
-    assert cfg.model.neck == dict(type='SimpleFPN', backbone_channel=width,
+    ln2d = dict(type='mmpretrain.LN2d', requires_grad=True)
+    assert cfg.model.neck == dict(type='SimpleFeaturePyramid', backbone_channel=width,
                                   in_channels=[width // 4, width // 2, width, width],
                                   out_channels=256, num_outs=5, norm_cfg=ln2d)
     assert cfg.model.rpn_head.num_convs == 2

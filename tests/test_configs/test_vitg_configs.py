@@ -196,7 +196,8 @@ def test_vitdet_config_trains_one_iteration():
     backbone = cfg.model.backbone
     assert (list(backbone.out_indices), backbone.featmap_stride, backbone.with_cp) == \
         ([47], 16, True)
-    assert cfg.model.neck.type == 'SimpleFPN' and cfg.model.neck.backbone_channel == 1664
+    assert cfg.model.neck.type == 'SimpleFeaturePyramid'
+    assert cfg.model.neck.backbone_channel == 1664
     assert cfg.model.neck.in_channels == [416, 832, 1664, 1664]
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9
     # the ViTDet-B release schedule is inherited: 2 iterations per update; one here
