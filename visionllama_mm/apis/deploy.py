@@ -100,10 +100,12 @@ def _classifier_forward(self, inputs: 'Tensor') -> 'Tensor':
 
 
 def _segmentor_forward(self, inputs: 'Tensor') -> 'Tensor':
-    # mmseg whole inference: logits resized to the input (= img_shape) size
-    metas = [dict(img_shape=inputs.shape[2:], pad_shape=inputs.shape[2:],
-                  ori_shape=inputs.shape[2:])] * inputs.shape[0]
-    return self.model.encode_decode(inputs, metas)
+    # mmseg whole inference: logits resized to the input (= img_shape) size. mmseg
+    # reads only the first meta (one per batch would turn the batch size into a
+    # Python int and freeze it)
+    meta = dict(img_shape=inputs.shape[2:], pad_shape=inputs.shape[2:],
+                ori_shape=inputs.shape[2:])
+    return self.model.encode_decode(inputs, [meta])
 
 
 def _backbone_forward(self, inputs: 'Tensor') -> Tuple['Tensor', ...]:
