@@ -1,4 +1,4 @@
-"""ONNX export (``visionllama_mm.apis.deploy``, ``tools/deployment``) against ONNX Runtime.
+"""ONNX export (``visionllama_mm.apis.deploy``, ``tools/deployment``) vs ONNX Runtime.
 
 Every backbone family exports with dynamic batch / height / width, and ONNX Runtime
 matches PyTorch to 1e-4 at the export size and at a size that is no multiple of the
@@ -128,7 +128,8 @@ model = dict(
 DEMO_CLASSIFIER = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 
 
-@pytest.mark.parametrize('task,shape', [('classifier', (32, 32)), ('segmentor', (44, 44))])
+@pytest.mark.parametrize('task,shape', [('classifier', (32, 32)),
+                                        ('segmentor', (44, 44))])
 def test_tools_export_and_verify(task, shape, tmp_path, capsys):
     config = DEMO_CLASSIFIER
     if task == 'segmentor':

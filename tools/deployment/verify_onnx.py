@@ -23,9 +23,9 @@ import torch
 from mmengine.config import DictAction
 
 from visionllama_mm.apis import markdown_table
-from visionllama_mm.apis.deploy import (PARTS, load_model, onnx_session,
-                                        parity_rows, read_export_metadata,
-                                        second_shape, static_input_hw)
+from visionllama_mm.apis.deploy import (PARTS, load_model, onnx_session, parity_rows,
+                                        read_export_metadata, second_shape,
+                                        static_input_hw)
 
 HEADER = ('input', 'max abs diff', 'max rel diff', 'PyTorch ms', 'ONNX Runtime ms',
           'within atol')

@@ -6,7 +6,9 @@ Used by ``tools/deployment/pytorch2onnx.py`` and ``tools/deployment/verify_onnx.
   encoder-decoder (whole inference: segmentation logits at the input size) or a bare
   backbone (its tuple of outputs) with ``torch.onnx.export(..., dynamo=True)``, checks
   the file with ``onnx.checker`` and stores the task and export size in the model's
-  metadata. With ``dynamic=True`` batch, height and width are symbolic.
+  metadata. With ``dynamic=True`` batch, height and width are symbolic, and
+  :func:`check_other_size` runs the exported program at a second size against the
+  PyTorch model before anything is written.
 * :func:`export_rewrites` swaps, for the time of the export only, the forward of two
   upstream modules whose Python branches on the input size would otherwise be frozen
   into the graph at the example size: mmcv's ``AdaptivePadding`` (``if pad > 0``) and
@@ -26,8 +28,7 @@ import math
 import os.path as osp
 import types
 from contextlib import contextmanager
-from typing import (TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .analysis import median_seconds
 
@@ -35,9 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor, nn
 
 __all__ = [
-    'TASKS', 'PARTS', 'load_model', 'detect_task', 'export_wrapper', 'export_rewrites', 'export_onnx',
-    'check_other_size',
-    'read_export_metadata', 'onnx_session', 'parity_rows', 'second_shape'
+    'TASKS', 'PARTS', 'load_model', 'detect_task', 'export_wrapper', 'export_rewrites',
+    'export_onnx', 'check_other_size', 'read_export_metadata', 'onnx_session',
+    'static_input_hw', 'parity_rows', 'second_shape'
 ]
 
 TASKS = ('classifier', 'segmentor', 'backbone')
@@ -267,10 +268,11 @@ def export_onnx(model: 'nn.Module', task: str, shape: Sequence[int], out: str,
                 metadata: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """Export ``model`` (eval mode) for ``task`` at ``shape`` ``(H, W)`` to ``out``.
 
-    Exporter: ``torch.onnx.export(..., dynamo=True)`` (``torch.export`` then
-    onnxscript). ``dynamic=True`` makes batch, height and width symbolic
-    (``Dim.DYNAMIC``: an export that would freeze one of them fails instead); the
-    example batch is then at least 2, since torch.export specialises a size-1 dim.
+    Exporter: ``torch.export`` (non-strict) then ``torch.onnx.export(..., dynamo=True)``
+    (onnxscript). ``dynamic=True`` makes batch, height and width symbolic
+    (``Dim.DYNAMIC``: an export that turns one of them into a constant fails) and
+    checks the program at a second size (:func:`check_other_size`); the example batch
+    is then at least 2, since torch.export specialises a size-1 dim.
     The weights are stored inside the ``.onnx`` file. ``onnx.checker`` (full check)
     must pass. Returns a summary (output names, opset, node count, rewrites).
     """
@@ -296,9 +298,10 @@ def export_onnx(model: 'nn.Module', task: str, shape: Sequence[int], out: str,
     if dynamic:
         check_other_size(program, wrapper, shape, batch)
     with torch.no_grad():
-        program = torch.onnx.export(program, (inputs, ), dynamo=True, input_names=['input'],
-                                    output_names=names, opset_version=opset_version,
-                                    external_data=False, verbose=False)
+        program = torch.onnx.export(program, (inputs, ), dynamo=True,
+                                    input_names=['input'], output_names=names,
+                                    opset_version=opset_version, external_data=False,
+                                    verbose=False)
     proto = program.model_proto
     meta = dict(task=task, export_shape=f'{shape[0]},{shape[1]}',
                 dynamic=str(bool(dynamic)), exporter='torch.onnx dynamo',
