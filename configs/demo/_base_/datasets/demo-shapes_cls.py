@@ -18,14 +18,18 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 dataset = dict(type='ImageNet', data_root='data/demo/imagenet', classes=classes)
+# num_workers=0 (exact resume); persistent_workers=False explicitly, since
+# mmpretrain's own tools/train.py defaults it to True, which needs workers
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, split='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
