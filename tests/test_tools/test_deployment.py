@@ -20,8 +20,8 @@ from torch import nn
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.apis import build_model, load_config
-from visionllama_mm.apis.deploy import (export_onnx, onnx_session, parity_rows,
-                                        read_export_metadata)
+from visionllama_mm.apis.deploy import (detect_task, export_onnx, onnx_session,
+                                        parity_rows, read_export_metadata)
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'deployment'
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -79,7 +79,8 @@ class FrozenSizeBranch(nn.Module):
 
 
 def test_frozen_size_branch_is_an_export_error(tmp_path):
-    with pytest.raises(RuntimeError, match='wrong at 41x41.*froze a branch'):
+    with pytest.raises(RuntimeError,
+                       match=r'wrong at 41x41.*frozen.*\(size\[3\] % 2\) == 0'):
         export_onnx(FrozenSizeBranch(), 'backbone', (32, 32),
                     str(tmp_path / 'branch.onnx'), dynamic=True)
     # a static export of the same module is fine at its one size
@@ -152,3 +153,11 @@ def test_tools_export_and_verify(task, shape, tmp_path, capsys):
     # other weights than the exported ones: the check fails with exit status 1
     other = _checkpoint(config, tmp_path / 'other.pth', shift=0.05)
     assert verify.main([config, other, out, '--repeats', '1', *OPTIONS]) == 1
+
+
+def test_detector_is_refused_with_the_reason():
+    model = build_model(load_config(
+        'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'))
+    with pytest.raises(ValueError, match='RPN post-processing.*--part backbone'):
+        detect_task(model)
+    assert detect_task(model.backbone) == 'backbone'

@@ -83,8 +83,9 @@ def detect_task(model: 'nn.Module') -> str:
     if any(name.startswith('mmdet.models.detectors.') for name in mro):
         raise ValueError(
             f'{type(model).__name__} is an mmdet detector: detectors do not export on '
-            'this stack (mmcv RoIAlign / NMS are not traceable by torch.export). Export '
-            'the backbone with --part backbone, see README "Deployment"')
+            "this stack (torch.export stops at data-dependent branches of mmdet's RPN "
+            'post-processing). Export the backbone with --part backbone, see README '
+            '"Deployment"')
     if 'mmpretrain.models.classifiers.base.BaseClassifier' in mro:
         return 'classifier'
     if 'mmseg.models.segmentors.encoder_decoder.EncoderDecoder' in mro:
