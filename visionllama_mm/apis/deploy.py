@@ -155,8 +155,11 @@ def _adaptive_padding_forward(self, x: 'Tensor') -> 'Tensor':
     pads = []
     for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride,
                              self.dilation):
-        pads.append(torch.sym_max((_ceil_div(size, s) - 1) * s + (k - 1) * d + 1 - size,
-                                  0))
+        if k == s and d == 1:  # patch embeddings: the same value, a simpler symbol
+            pads.append((-size) % s)
+        else:
+            pads.append(torch.sym_max(
+                (_ceil_div(size, s) - 1) * s + (k - 1) * d + 1 - size, 0))
     pad_h, pad_w = pads
     if self.padding == 'corner':
         return F.pad(x, [0, pad_w, 0, pad_h])
