@@ -84,6 +84,8 @@ def test_arguments_and_goals(bench):
     assert bench.parse_args(['--models', 'visionllama-b,timm-vit-b16,aim-600m',
                              '--pairs', 'aim-600m:visionllama-b']).pair_list == [
         ('aim-600m', 'visionllama-b')]
+    assert bench.parse_args(['--models', 'visionllama-b,timm-vit-b16',
+                             '--pairs', '']).pair_list == []
     for bad in (['--models', 'no-such-model'],
                 ['--models', 'visionllama-b,timm-vit-b16', '--pairs', 'visionllama-b'],
                 ['--models', 'visionllama-b', '--pairs', 'visionllama-b:timm-vit-b16'],

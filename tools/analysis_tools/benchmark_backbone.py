@@ -148,7 +148,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='interleaved repetitions (median and spread over them)')
     parser.add_argument('--pairs', default=None,
                         help='comma-separated A:B pairs timed interleaved, img/s '
-                        'ratio A/B (default: the pairs of the goals)')
+                        'ratio A/B (default: the pairs of the goals; \'\' times '
+                        'every model alone, e.g. when two do not fit in memory)')
     parser.add_argument('--peak-tflops', type=float, default=H100_BF16_DENSE_TFLOPS,
                         help='peak TFLOP/s for MFU (default: H100 SXM dense bf16)')
     parser.add_argument('--no-measure-peak', action='store_true',
@@ -179,6 +180,8 @@ def _parse_pairs(value: Optional[str], models: List[str],
     pairs among ``--models``."""
     if value is None:
         return [p for p in DEFAULT_PAIRS if p[0] in models and p[1] in models]
+    if not value.strip():
+        return []
     pairs = []
     for item in value.split(','):
         a, sep, b = item.strip().partition(':')
