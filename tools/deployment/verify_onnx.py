@@ -96,4 +96,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        # user errors (bad file, unsupported model, a size frozen into the graph)
+        print(f'error: {exc}', file=sys.stderr)
+        sys.exit(2)
