@@ -1,18 +1,5 @@
-# AIM-3B (3072 wide, 24 blocks, 24 heads, patch 14) autoregressive pretraining on
-# ImageNet-1k with FSDP: mmengine's FlexibleRunner + FSDPStrategy, 8 GPUs x 64 images.
-# The AIM-600M recipe (aim-600m-p14_8xb512-amp-cosine-800e_in1k.py: prefix-causal
-# trunk, pixel head, MSE on normalised patches, AdamW betas (0.9, 0.95), wd 0.05,
-# warmup + cosine) with the 3B trunk (the 2048-wide pixel head now projects from 3072),
-# and:
-#
-# - every ViTBlock (trunk) is one FSDP unit (`vllama_block_auto_wrap_policy`), full
-#   sharding of parameters, gradients and AdamW state;
-# - bf16 mixed precision by FSDP (bf16 compute, fp32 gradient reduction and master
-#   weights), so the optimizer wrapper is not an AMP one;
-# - activation checkpointing of every block by the strategy (`vllama_is_block`);
-# - gradient clipping by the norm of the whole sharded gradient
-#   (ShardedClipOptimWrapper).
-#   bash tools/dist_train.sh configs/aim/aim-3b-p14_fsdp_8xb64-bf16_in1k.py 8
+# AIM-3B autoregressive pretraining on ImageNet-1k with FSDP, 8 GPUs x 64.
+# Recipe notes: configs/aim/README.md ("Configs").
 _base_ = ['./aim-600m-p14_8xb512-amp-cosine-800e_in1k.py']
 
 runner_type = 'FlexibleRunner'

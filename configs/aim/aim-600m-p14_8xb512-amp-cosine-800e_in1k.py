@@ -1,14 +1,5 @@
-# AIM-600M autoregressive pretraining on ImageNet-1k (arXiv 2401.08541; recipe of
-# apple/ml-l3m configs/aimv1/001_aim_v1_600M.yaml, there on DFN-2B+ for 125k+ iters).
-# Trunk AIM '600m' (1536 wide, 24 blocks, 12 heads, patch 14, 256 tokens at 224 px), per
-# sample a prefix length uniform in [1, 255] (prefix bidirectional, the rest causal),
-# pixel head of 12 residual MLP blocks 2048 wide (ratio 4, no bias) predicting the next
-# patch, MSE on per-patch normalised pixels of the non-prefix targets.
-# AdamW lr 1e-3 (global batch 8 x 512 = 4096), betas (0.9, 0.95), wd 0.05 (1-D
-# parameters, i.e. norms and biases, without decay as the release's wd_exclude), grad
-# clip 1.0, 2.5 % linear warmup (20 of 800 epochs) then cosine to 0, bf16 autocast.
-# Augmentation as the release: RandomResizedCrop 224 scale (0.4, 1) bicubic, flip,
-# colour jitter (0.4, 0.4, 0.2, 0.1) with p 0.8.
+# AIM-600M autoregressive pretraining on ImageNet-1k, 800 epochs.
+# Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs512_mae.py',
     'mmpretrain::_base_/default_runtime.py',

@@ -1,16 +1,5 @@
-# Attentive probe of a frozen AIM-600M on ImageNet-1k (arXiv 2401.08541; release probe:
-# 79.4 % top-1 with the best layers, 78.5 % with the last six).
-# The trunk is frozen (all 24 blocks, kept in eval mode); out_type='avg_layers' averages
-# the outputs of blocks 14-19 (the release's LAYERS_BEST for AIM-600M; blocks 20-23 are
-# not run) without a norm, as the release's AverageLayers. The head is the release's
-# AttentionPoolingClassifier: BatchNorm1d(affine=False) on the tokens, one learned query
-# over 12 heads (the trunk's), bias-free k / v, no q / out projection, linear classifier.
-# Data (RandomResizedCrop 224 bicubic + flip; test resize 256 + center crop 224) and the
-# AdamW + warmup + cosine schedule come from the inherited mmpretrain bases; lr / epochs
-# are this config's choice (the paper's probe hyper-parameters were not transcribed
-# here): AdamW lr 1e-3 at batch 8 x 128, wd 0.05, 100 epochs with 10 warmup.
-# Weights: the pretraining run's weights.pth, or a converted release backbone
-# (tools/model_converters/aim2mm.py) through the same init_cfg.
+# Attentive probe of a frozen AIM-600M (blocks 14-19) on ImageNet-1k.
+# Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',

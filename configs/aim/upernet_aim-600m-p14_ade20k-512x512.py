@@ -1,14 +1,5 @@
-# UperNet + AIM-600M on ADE20K, 512x512, 160k iterations.
-# mmseg's MAE ViT-B UperNet recipe is inherited (Feature2Pyramid rescales 4/2/1/0.5 ->
-# UPerHead + FCN auxiliary head, AdamW lr 1e-4, betas (0.9, 0.999), wd 0.05, 1500
-# warmup iterations + poly, 8 x 2 images, slide inference 512/341), with layer decay
-# 0.65 through LayerDecayOptimWrapperConstructor (mmseg's own constructor only knows
-# BEiT / MAE / ConvNeXt). The backbone is AIM '600m' (24 blocks of width 1536) returning
-# NCHW maps of blocks 5/11/17/23 (the 1/4 .. 4/4 depth points, as ViT-L's [7, 11, 15,
-# 23] spacing for 24 blocks is not the release's; there is no AIM segmentation release)
-# without the final norm. At patch 14 a 512 crop gives a 37x37 grid (518 px padded
-# bottom/right); the sin-cos position table is computed for that grid, nothing is
-# interpolated. Pretrained weights: the AIM pretraining run's weights.pth.
+# UperNet + AIM-600M, ADE20K 512x512, 160k iterations.
+# Recipe notes: configs/aim/README.md ("Configs").
 _base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
           '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

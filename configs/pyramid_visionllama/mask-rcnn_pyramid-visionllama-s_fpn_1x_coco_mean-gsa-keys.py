@@ -1,8 +1,5 @@
-# Sibling of mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py
-# (release-named) with the corrected Pyramid VisionLLaMA
-# attention: GSA key coordinates at the true mean of each sr x sr cell and padded LSA
-# window positions masked out of the keys. Released checkpoints give other outputs
-# under these backbone settings.
+# Mask R-CNN, FPN, Pyramid VisionLLaMA-S, COCO 1x, corrected GSA keys.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py']
 
 model = dict(backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True))

@@ -1,9 +1,5 @@
-# Mask R-CNN + FPN + Pyramid VisionLLaMA-S on COCO, 3x (36 epochs) with multi-scale
-# training and random crops (the DETR-style augmentation of mmdet's own Swin
-# ms-crop-3x config, inherited: AdamW lr 1e-4, wd 0.05, steps at 27 and 33, batch
-# 8 x 2) with the backbone replaced; for B this is the release's recipe
-# (mmdetection/configs/twins/mask-rcnn_twins-b-p4-w7_fpn_ms-crop-3x_coco.py, see the 1x
-# config for the backbone settings). Pretrained weights: see the 1x config.
+# Mask R-CNN, FPN, Pyramid VisionLLaMA-S, COCO 3x ms-crop.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
           '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

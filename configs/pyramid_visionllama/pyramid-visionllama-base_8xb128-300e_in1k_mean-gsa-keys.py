@@ -1,9 +1,5 @@
-# Sibling of pyramid-visionllama-base_8xb128-300e_in1k.py
-# (the release recipe) with two corrections of the released
-# Pyramid VisionLLaMA code: GSA key coordinates at the true mean of each sr x sr cell
-# (the release lays the reduced grid out with the full-resolution row stride) and
-# padded LSA window positions masked out of the keys. The parameters are those of the
-# release's model, but released checkpoints give other outputs under these settings.
+# Pyramid VisionLLaMA-B on ImageNet-1k, 300 epochs, corrected GSA keys.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./pyramid-visionllama-base_8xb128-300e_in1k.py']
 
 model = dict(backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True))

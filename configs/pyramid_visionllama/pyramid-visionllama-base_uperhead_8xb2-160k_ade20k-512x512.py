@@ -1,7 +1,5 @@
-# UperNet + Pyramid VisionLLaMA-B on ADE20K 512x512, 160k: the S config (the release
-# recipe) with arch 'b', drop path 0.2
-# (mmseg/configs/twins/twins_svt_lama_as-b_uperhead_8xb2-160k_ade20k-512x512.py).
-# Pretrained weights: see the S config.
+# UperNet + Pyramid VisionLLaMA-B, ADE20K 160k.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-b_in1k.pth'

@@ -1,7 +1,5 @@
-# UperNet + Pyramid VisionLLaMA-L on ADE20K 512x512, 160k: the S config (the release
-# recipe) with arch 'l' and drop path 0.3
-# (mmseg/configs/twins/twins_svt_lama_as-l_uperhead_8xb2-160k_ade20k-512x512.py).
-# Pretrained weights: see the S config.
+# UperNet + Pyramid VisionLLaMA-L, ADE20K 160k.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth'

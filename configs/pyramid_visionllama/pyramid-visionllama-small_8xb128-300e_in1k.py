@@ -1,13 +1,5 @@
-# Pyramid VisionLLaMA-S on ImageNet-1k, the release recipe (deit/train_p_300.sh through
-# deit/main.py's defaults) on mmpretrain's own Twins-SVT config (inherited, not copied,
-# it is the same DeiT recipe): 224 px, batch 8 x 128 = 1024, AdamW lr 1e-3
-# (5e-4 x 1024 / 512), wd 0.05, 5 warmup epochs + cosine to 1e-5 over 300 epochs, no
-# gradient clipping (main.py's --clip-grad default None; mmpretrain's Twins config
-# clips at 5), RandAugment / random erasing 0.25 / Mixup 0.8 / CutMix 1.0 / label
-# smoothing 0.1, no repeated augmentation, eval resize 256 + centre crop 224. Drop path
-# 0.2 / 0.3 / 0.5 for S / B / L as the release. GSA keys and LSA padding as the released
-# code (gsa_key_coords='official', lsa_mask_padding=False); the sibling
-# *_mean-gsa-keys.py uses the corrected key coordinates instead.
+# Pyramid VisionLLaMA-S on ImageNet-1k, 300 epochs.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['mmpretrain::twins/twins-svt-small_8xb128_in1k.py',
           '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

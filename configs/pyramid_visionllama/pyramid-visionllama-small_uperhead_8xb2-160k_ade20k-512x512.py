@@ -1,18 +1,5 @@
-# UperNet + Pyramid VisionLLaMA-S on ADE20K, 512x512, 160k iterations, the release
-# recipe (mmseg/configs/twins/twins_svt_lama_as-s_uperhead_8xb2-160k_ade20k-512x512.py):
-# mmseg's own Twins-SVT-S UperNet config (inherited: dataset, AdamW 6e-5 wd 0.01, no
-# decay on names containing 'norm', 1500 warmup iterations + poly, batch 8 x 2) with the
-# backbone replaced; a LayerNorm after every stage, AS2DRoPE in GSA (auto_scale=True),
-# drop path 0.2, GSA keys / LSA padding as the released code, sliding-window inference
-# (crop 512, stride 341). The release trains with --amp (mmseg's tools/train.py flag).
-# The sibling *_mean-gsa-keys_whole-inference.py uses the corrected GSA keys, masked LSA
-# padding and whole-image inference (faster).
-#
-# Pretrained weights: convert the release's ImageNet checkpoint first,
-#   python tools/model_converters/visionllama2mm.py pyramid_s_in1k.pth \
-#       work_dirs/pretrained/pyramid-visionllama-s_in1k.pth
-# (or train configs/pyramid_visionllama/pyramid-visionllama-small_8xb128-300e_in1k.py
-# and use its checkpoint).
+# UperNet + Pyramid VisionLLaMA-S, ADE20K 160k.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py',
           '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

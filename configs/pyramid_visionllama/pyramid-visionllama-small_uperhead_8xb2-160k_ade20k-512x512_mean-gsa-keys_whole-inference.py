@@ -1,9 +1,5 @@
-# Sibling of pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py
-# (the release recipe) with the corrected Pyramid
-# VisionLLaMA attention (GSA key coordinates at the true mean of each sr x sr cell,
-# padded LSA window positions masked out of the keys) and whole-image inference instead
-# of the release's sliding window (crop 512, stride 341): one forward per image, faster.
-# Released checkpoints give other outputs under these backbone settings.
+# UperNet + Pyramid VisionLLaMA-S, ADE20K 160k, corrected GSA keys, whole-image test.
+# Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
 model = dict(

@@ -1,10 +1,5 @@
-# VisionLLaMA-B: fine-tune the 192 px model at 224 px for 20 epochs, the release recipe
-# (deit/train_plain_800.sh, second B line): AdamW lr 1e-5 (eps 1e-8), wd 0.1, 5 warmup
-# epochs from 1e-6, then constant 1e-5 (the script's cosine runs down to --min-lr, whose
-# default 1e-5 equals lr), label smoothing 0.1, RandAugment m9-mstd0.5-inc1, no random
-# erasing (--reprob 0.0), Mixup 0.8 / CutMix 1.0, no repeated augmentation, batch
-# 8 x 64. Evaluation: resize 256, centre crop 224 (crop ratio 0.875, deit/datasets.py).
-# RoPE needs no position-embedding resize.
+# VisionLLaMA-B/16, stage 2 of 2: fine-tune at 224 px for 20 epochs (AdamW).
+# Recipe notes: configs/visionllama/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',

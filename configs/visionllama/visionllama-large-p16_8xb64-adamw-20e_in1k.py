@@ -1,7 +1,5 @@
-# VisionLLaMA-L: fine-tune the 128 px model at 224 px for 20 epochs, the release recipe
-# (deit/train_plain_800.sh, second L line): the B fine-tuning recipe, but the L line
-# leaves --reprob at main_b.py's default, random erasing 0.25 (timm 'pixel' mode:
-# per-pixel normal noise, area 2-33 %), and drop path 0.45.
+# VisionLLaMA-L/16, stage 2 of 2: fine-tune at 224 px for 20 epochs (AdamW).
+# Recipe notes: configs/visionllama/README.md ("Configs").
 _base_ = ['./visionllama-base-p16_8xb64-adamw-20e_in1k.py']
 train_pipeline = _base_.train_pipeline[:-1] + [
     dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,

@@ -1,13 +1,5 @@
-# UperNet + ViT-G/14 on ADE20K, 512x512 crops, 160k iterations (no number in the paper:
-# an untuned transfer recipe). mmseg's MAE ViT UperNet recipe is inherited: four evenly
-# spaced blocks (12/24/36/48 -> out_indices 11/23/35/47) -> Feature2Pyramid (rescales
-# 4/2/1/0.5) -> UPerHead + FCN auxiliary head, AdamW lr 1e-4, wd 0.05, 1500 warmup
-# iterations + poly, 8 x 2 images, slide inference 512/341.
-# ViTG specifics: the 512 crop is zero-padded to 518 (37x37 patches of 14); the
-# position embedding of the 224 px model (16x16) is resized bicubically on the fly;
-# every map is resized to stride 16 (featmap_stride=16 -> 32x32) so that the pyramid
-# has the usual strides 4/8/16/32. Layer decay 0.9 over 48 blocks (our constructor,
-# ViTG.get_layer_depth), bf16 autocast, activation checkpointing.
+# UperNet + ViT-G/14, ADE20K 512x512, 160k iterations.
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
           '../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

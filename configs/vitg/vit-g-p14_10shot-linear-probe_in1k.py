@@ -1,12 +1,5 @@
-# 10-shot ImageNet linear probe of a frozen ViT-G/14 (paper: 84.86 % top-1 with the
-# JFT-3B model; the paper solves an L2-regularised least-squares problem in closed form,
-# here a linear layer is trained with SGD on the same frozen MAP pre-logits).
-#
-# The 10-shot split is an ann_file with 10 images per class taken from the train split:
-#   python tools/misc/make_fewshot_ann.py data/imagenet --shots 10 --seed 0 \
-#       --out data/imagenet/meta/train_10shot.txt
-# (reads data/imagenet/meta/train.txt if present, else the train/<class>/ folders;
-#  the paper averages over 3 seeds: run with --seed 0, 1, 2 and train each).
+# 10-shot ImageNet-1k linear probe of a frozen ViT-G/14.
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = ['./vit-g-p14_linear-probe_8xb128-90e_in1k.py']
 
 train_dataloader = dict(

@@ -1,8 +1,5 @@
-# Attentive probe of a frozen ViT-G/14 on ImageNet-1k: a fresh MAP head (the paper's
-# multi-head attention pooling, MAPClsHead) trained on the frozen trunk's final tokens
-# (out_type='raw'), as AIM / V-JEPA style attentive probing. Only head.* is trained.
-# The linear probe's frozen trunk, data and 90-epoch schedule (5 warmup + cosine, here
-# per iteration) are inherited; AdamW lr 1e-3, wd 0.05, 8 x 128 images, bf16 autocast.
+# Attentive probe (a fresh MAP head) of a frozen ViT-G/14 on ImageNet-1k.
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = ['./vit-g-p14_linear-probe_8xb128-90e_in1k.py']
 
 model = dict(

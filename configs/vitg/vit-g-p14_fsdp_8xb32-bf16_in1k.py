@@ -1,24 +1,5 @@
-# ViT-G/14 (1.84B) ImageNet-1k fine-tuning at 224 px with FSDP: mmengine's FlexibleRunner
-# + FSDPStrategy, 8 GPUs x 32 images. Same model, optimizer (FactoredAdamW, see the
-# notes below), decoupled weight decay and schedule as
-# vit-g-p14_ft_8xb64-amp_in1k-224.py; what changes is how the model is spread:
-#
-# - every ViTBlock is one FSDP unit (full sharding of parameters, gradients and
-#   optimizer state; `vllama_block_auto_wrap_policy`, visionllama_mm/engine/fsdp.py);
-# - bf16 mixed precision is FSDP's (parameters all-gathered and computed in bf16,
-#   gradients reduced and kept in fp32), so the optimizer wrapper is not an AMP one;
-# - activation checkpointing is applied by the strategy inside each FSDP unit
-#   (`vllama_is_block`); the backbone's own `with_cp` is off so nothing is recomputed
-#   twice;
-# - gradient clipping by the norm of the whole sharded gradient
-#   (ShardedClipOptimWrapper).
-#
-# Notes on the optimizer under FSDP: with use_orig_params=True each rank sees its shard
-# of a weight as a flat 1-D view, so FactoredAdamW keeps an unfactored second moment
-# for it; and the first moment is fp32 here (not bf16), because FSDP's full optimizer
-# state dict (the checkpoint) only gathers state of the parameters' dtype. That is 8
-# bytes of state per parameter, divided by the number of ranks (~1.8 GB per GPU on 8).
-#   bash tools/dist_train.sh configs/vitg/vit-g-p14_fsdp_8xb32-bf16_in1k.py 8
+# ViT-G/14 fine-tuning on ImageNet-1k at 224 px with FSDP, 8 GPUs x 32.
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = ['./vit-g-p14_ft_8xb64-amp_in1k-224.py']
 
 runner_type = 'FlexibleRunner'

@@ -1,14 +1,5 @@
-# ViT-G/14 ("Scaling Vision Transformers", arXiv 2106.04560) fine-tuned on ImageNet-1k at
-# 224 px with the paper's pieces: no class token, learned position embedding, MAP head
-# inside the backbone (out_type='map') + linear classifier, the memory-efficient
-# optimizer (bf16 first moment, factored second moment: FactoredAdamW), decoupled
-# head / body weight decay (3.0 / 0.03, applied as lr_t * wd like AdamW) and the
-# warmup -> 1/sqrt -> cooldown schedule. bf16 autocast (AmpOptimWrapper dtype='bfloat16')
-# and activation checkpointing (with_cp) keep the 1.84B model at batch 64 per GPU.
-# The paper's 90.45 % used 518 px fine-tuning (SGD, Polyak averaging) of the JFT-3B
-# model; this is a 224 px recipe built from the upstream recipe's optimizer pieces.
-# Weights: JFT-3B ViT-G/14 weights are not public; convert a timm / big_vision-layout
-# checkpoint with tools/model_converters/timm_vit2mm.py into `checkpoint` below.
+# ViT-G/14 fine-tuning on ImageNet-1k at 224 px (MAP head, FactoredAdamW).
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py',

@@ -1,8 +1,5 @@
-# Linear probe of a frozen ViT-G/14 on ImageNet-1k. The representation is the paper's
-# "pre-logits": the MAP head's output of the pretrained model (out_type='map'), frozen
-# with the trunk (frozen_stages=48 freezes everything in the backbone, MAP included).
-# A BatchNorm without affine (ClsBatchNormNeck) standardises the 1664-d features before
-# the linear layer, as in MAE's linear probing; SGD + cosine, 90 epochs.
+# Linear probe of a frozen ViT-G/14 (MAP pre-logits) on ImageNet-1k.
+# Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/default_runtime.py',

@@ -1,8 +1,5 @@
-# Linear probing of the MAE-pretrained VisionLLaMA-L on ImageNet-1k, 90 epochs (paper:
-# 77.3 after the 800e MAE run). mmpretrain's MAE ViT-L linear-probing recipe (frozen
-# trunk, ClsBatchNormNeck, LARS lr 6.4, batch 8 x 2048, AMP) with the pooling of the B
-# config (final_norm=False as the release,
-# mmpretrain/configs/mae/benchmarks/lama-large-p16_8xb2048-linear-coslr-800-90e_in1k.py).
+# Linear probe of the MAE-pretrained VisionLLaMA-L on ImageNet-1k, 90 epochs.
+# Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py',
           '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

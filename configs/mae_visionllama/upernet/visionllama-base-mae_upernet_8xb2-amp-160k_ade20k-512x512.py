@@ -1,16 +1,5 @@
-# UperNet + MAE-pretrained plain VisionLLaMA-B on ADE20K, 512x512, 160k iterations
-# (paper: 49.0 mIoU after the 800e MAE run, 50.2 after 1600e; ViT-B 48.1).
-# mmseg's MAE ViT-B UperNet recipe is inherited: blocks 3/5/7/11 -> Feature2Pyramid
-# (rescales 4/2/1/0.5) -> UPerHead (768 channels) + FCN auxiliary head, AdamW lr 1e-4,
-# betas (0.9, 0.999), wd 0.05, layer decay 0.65, 1500 warmup iterations + poly,
-# 8 x 2 images, slide inference 512/341.
-# The backbone is VisionLLaMA 'b-mae' without class token and, as the release
-# (mmseg/configs/mae/lama-base_upernet_8xb2-800-amp-160k_ade20k-512x512.py), plain 2D
-# RoPE on the 32x32 grid of a 512 crop (coordinates 0..31, extrapolated beyond the 14x14
-# pretraining grid) and drop path on the attention branch only. The sibling
-# *_as2drope.py anchors RoPE at the 14x14 pretraining grid instead (AS2DRoPE).
-# Pretrained weights: the MAE run's weights.pth (SaveWeightsHook), loaded by the
-# backbone's init_cfg.
+# UperNet + MAE-pretrained VisionLLaMA-B, ADE20K 512x512, 160k iterations.
+# Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
           '../../_base_/reliable_runtime.py']
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)

@@ -1,24 +1,5 @@
-# ViTDet Mask R-CNN with the MAE-pretrained plain VisionLLaMA-B on COCO, large-scale
-# jitter at 1024, 36 epochs (arXiv 2403.00522, Sec. 4.4; ViTDet arXiv 2203.16527).
-# Built on mmdet's own pieces: the Mask R-CNN model (_base_/models/mask-rcnn_r50_fpn.py)
-# and the LSJ COCO instance data / runtime (common/lsj-100e_coco-instance.py), changed as
-# mmdet's projects/ViTDet config changes them (that project is not in mmdet's wheel):
-# - backbone: VisionLLaMA 'b-mae', no class token, stride-16 map of the last block,
-#   14x14 window attention in all blocks but 2/5/8/11 (global), drop path 0.1 on the
-#   attention branch only (the release's blocks);
-# - neck: SimpleFeaturePyramid (4x / 2x / 1x / 0.5x of that map, LN2d) -> 5 levels of 256;
-# - heads: RPN with 2 convs, Shared4Conv1FC box head and mask head with LN2d;
-# - data: LSJ (scale 0.1-2.0, 1024 crop), batches padded to 1024x1024; test at 1024;
-# - AdamW lr 1e-4, betas (0.9, 0.999), wd 0.1, layer decay 0.7 (our constructor),
-#   AMP; the release's schedule (mmdetection/projects/ViTDet/configs/
-#   lsj-36e_coco-instance.py and lamadet_mask-rcnn_vit-b-mae_lsj-800-36e.py): 8 x 4
-#   images per iteration with 2 accumulation steps (64 per update), 137250 iterations
-#   (~37.2 epochs of 118k images; the release's comment says 36), 250 warmup
-#   iterations, x0.1 at iterations 102937 and 125812 (~27.9 / 34.1 epochs).
-#   The release also compresses DDP gradients to fp16 (its Fp16CompresssionHook);
-#   this config does not.
-# RoPE as the release's ViTDet: window blocks use window-local coordinates 0..13,
-# global blocks the whole 64x64 grid (rope_type '2d', no rescaling).
+# ViTDet Mask R-CNN + MAE-pretrained VisionLLaMA-B, COCO, LSJ 1024, 36 epochs.
+# Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',

@@ -1,7 +1,5 @@
-# ViTDet Mask R-CNN with the MAE-pretrained plain VisionLLaMA-L on COCO, LSJ 1024, 36
-# epochs: the B config with arch 'l-mae' and ViTDet-L's settings (global blocks
-# 5/11/17/23, the others 14x14 windows; drop path 0.4; layer decay 0.8; SimpleFeaturePyramid from the
-# 1024-channel map of the last block).
+# ViTDet Mask R-CNN + MAE-pretrained VisionLLaMA-L, COCO, LSJ 1024, 36 epochs.
+# Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = ['./mask-rcnn_visionllama-b-mae_simplefpn_lsj-36e_coco.py']
 
 checkpoint = 'work_dirs/mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

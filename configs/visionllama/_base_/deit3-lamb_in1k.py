@@ -1,13 +1,5 @@
-# DeiT-III-style supervised recipe of the VisionLLaMA release for the plain models
-# (deit/train_plain_800.sh, run through deit/main_b.py + deit/engine_b.py): LAMB
-# (eps 1e-8 as timm's create_optimizer passes), batch 8 x 256 = 2048 (lr not rescaled),
-# wd 0.05, 5 warmup epochs from 1e-6 + cosine to 1e-5, Mixup 0.8 / CutMix 1.0, BCE on
-# binarized Mixup/CutMix targets (engine_b.py: targets.gt(0.0)), no label smoothing,
-# repeated augmentation x3 (deit/samplers.py RASampler), 3-Augment (one of grayscale /
-# solarize / blur) + ColorJitter 0.3, no RandAugment or random erasing. Evaluation:
-# resize the short side to 256/224 * size, centre crop (crop ratio 0.875: deit/datasets.py
-# ignores the --eval-crop-ratio 1.0 of the scripts). The mmpretrain package's ImageNet
-# dataset, runtime and schedule bases are inherited, not copied.
+# DeiT-III-style supervised recipe of the release for the plain models.
+# Recipe notes: configs/visionllama/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
