@@ -28,5 +28,18 @@ def _seed_every_test():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _no_default_scope_from_other_tests():
+    """A runner built in one test leaves its ``default_scope`` as mmengine's current
+    ``DefaultScope`` (the latest instance created); each test starts with the
+    instances the previous one found, so a later test building, e.g., an mmpretrain
+    model never looks in mmdet's registry."""
+    from mmengine.registry import DefaultScope
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
+
+
 def pytest_configure(config):
     os.environ.setdefault('OMP_NUM_THREADS', '2')

@@ -52,7 +52,8 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]], num_layers: in
 def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` with a report.
 
-    Loads weights-only (see :mod:`visionllama_mm.compat`), keeps the keys under
+    Loads weights-only (:func:`~visionllama_mm.engine.load_checkpoint_file` for local
+    files: a pickled or damaged file is an error naming it), keeps the keys under
     ``prefix`` (stripped), and loads them non-strictly, logging missing and unexpected
     keys. A file with **no** key in common with the module is an error naming the file
     and an example of the keys expected, never a silent random init.
@@ -60,9 +61,12 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     from mmengine.logging import print_log
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    from ..engine.checkpointing import load_checkpoint_file
+
     path = init_cfg['checkpoint']
     prefix = init_cfg.get('prefix', '') or ''
-    checkpoint = _load_checkpoint(path, map_location='cpu')
+    checkpoint = (_load_checkpoint(path, map_location='cpu') if '://' in str(path)
+                  else load_checkpoint_file(path))
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
