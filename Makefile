@@ -12,7 +12,10 @@ demo: install  ## train the demo classifier on data/demo and print its accuracy
 	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
 	$(PYTHON) tools/misc/print_metrics.py work_dirs/demo
 
-test: install  ## run the test suite
+test: install  ## run the linters (setup.cfg), then the test suite
+	$(PYTHON) -m flake8 .
+	$(PYTHON) -m isort --check-only --diff .
+	$(PYTHON) -m yapf --diff --recursive .
 	$(PYTHON) -m pytest tests $(PYTEST_ARGS)
 
 demo-data:  ## regenerate the bundled demo data (deterministic)

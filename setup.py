@@ -6,7 +6,6 @@ built from source for the pinned torch. ``install_requires`` therefore only name
 pure-Python pins, so ``pip install -e .`` never tries to build mmcv behind your back.
 """
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 

@@ -9,9 +9,9 @@ def seg_samples(num: int, size: int = 64) -> list:
     from mmseg.structures import SegDataSample
     samples = []
     for _ in range(num):
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size),
-                                             pad_shape=(size, size),
-                                             ori_shape=(size, size)))
+        sample = SegDataSample(
+            metainfo=dict(
+                img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size)))
         sample.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, size, size)))
         samples.append(sample)
     return samples
@@ -22,9 +22,13 @@ def det_samples(size: int = 64) -> list:
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
-    sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
-                                         batch_input_shape=(size, size),
-                                         ori_shape=(size, size), scale_factor=(1., 1.)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(size, size),
+            pad_shape=(size, size),
+            batch_input_shape=(size, size),
+            ori_shape=(size, size),
+            scale_factor=(1., 1.)))
     instances = InstanceData()
     instances.bboxes = torch.tensor([[8., 10., 40., 44.]])
     instances.labels = torch.tensor([3])

@@ -13,9 +13,12 @@ from visionllama_mm.registry import MODELS, register_all
 def test_backbone_builds_from_every_scope(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     assert registry.get('VisionLLaMA') is VisionLLaMA
-    cfg = dict(type='VisionLLaMA', img_size=32, patch_size=8, out_type='featmap',
-               arch=dict(embed_dims=16, num_layers=1, num_heads=2,
-                         feedforward_channels=32))
+    cfg = dict(
+        type='VisionLLaMA',
+        img_size=32,
+        patch_size=8,
+        out_type='featmap',
+        arch=dict(embed_dims=16, num_layers=1, num_heads=2, feedforward_channels=32))
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(cfg)
     assert isinstance(model, VisionLLaMA)

@@ -8,9 +8,9 @@ import argparse
 import os
 import sys
 
-import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
+import visionllama_mm  # noqa: F401  (registers our classes)
 from visionllama_mm.apis import build_runner, prepare_test_config, user_errors
 
 
@@ -18,10 +18,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir', help='dir to save the file with evaluation metrics')
-    parser.add_argument(
-        '--out', help='dump predictions to this pickle file (.pkl)')
+    parser.add_argument('--work-dir', help='dir to save the file with evaluation metrics')
+    parser.add_argument('--out', help='dump predictions to this pickle file (.pkl)')
     parser.add_argument(
         '--show-dir',
         help='save painted images here (needs the config\'s visualization '

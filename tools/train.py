@@ -8,9 +8,9 @@ import argparse
 import os
 import sys
 
-import visionllama_mm  # noqa: F401  (registers our classes)
 from mmengine.config import Config, DictAction
 
+import visionllama_mm  # noqa: F401  (registers our classes)
 from visionllama_mm.apis import build_runner, prepare_train_config, user_errors
 
 

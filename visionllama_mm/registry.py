@@ -30,21 +30,41 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='visionllama_mm',
-                  locations=['visionllama_mm.models'])
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.models'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope='visionllama_mm', locations=['visionllama_mm.engine'])
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
-                      scope='visionllama_mm', locations=['visionllama_mm.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
-                            scope='visionllama_mm', locations=['visionllama_mm.engine'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
-                          scope='visionllama_mm', locations=['visionllama_mm.engine'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='visionllama_mm',
-                 locations=['visionllama_mm.engine'])
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='visionllama_mm',
-                   locations=['visionllama_mm.engine'])
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
+OPTIMIZERS = Registry(
+    'optimizer',
+    parent=MMENGINE_OPTIMIZERS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
+PARAM_SCHEDULERS = Registry(
+    'parameter scheduler',
+    parent=MMENGINE_PARAM_SCHEDULERS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
+OPTIM_WRAPPERS = Registry(
+    'optim_wrapper',
+    parent=MMENGINE_OPTIM_WRAPPERS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
+RUNNERS = Registry(
+    'runner',
+    parent=MMENGINE_RUNNERS,
+    scope='visionllama_mm',
+    locations=['visionllama_mm.engine'])
 
 #: Downstream OpenMMLab packages whose registries receive our classes.
 DOWNSTREAM_SCOPES = ('mmpretrain', 'mmseg', 'mmdet')
@@ -71,9 +91,11 @@ def register_all() -> Dict[str, List[str]]:
         try:
             downstream = importlib.import_module(f'{scope}.registry')
         except ImportError as err:
-            print_log(f'visionllama_mm: {scope} not importable ({err}); '
-                      f'skipping its registries', logger='current',
-                      level=logging.DEBUG)
+            print_log(
+                f'visionllama_mm: {scope} not importable ({err}); '
+                f'skipping its registries',
+                logger='current',
+                level=logging.DEBUG)
             continue
         names: List[str] = []
         for kind, ours in _KINDS.items():
@@ -83,9 +105,8 @@ def register_all() -> Dict[str, List[str]]:
                 if existing is cls:
                     continue
                 if existing is not None:
-                    raise KeyError(
-                        f'{scope}.registry.{kind} already has a different '
-                        f'{name!r} ({existing.__module__}); rename ours')
+                    raise KeyError(f'{scope}.registry.{kind} already has a different '
+                                   f'{name!r} ({existing.__module__}); rename ours')
                 theirs.register_module(name=name, module=cls)
                 names.append(name)
         done[scope] = names

@@ -3,9 +3,7 @@
 _base_ = ['./aim-600m-p14_8xb512-amp-cosine-800e_in1k.py']
 
 runner_type = 'FlexibleRunner'
-model = dict(
-    backbone=dict(arch='3b', with_cp=False),
-    head=dict(in_channels=3072))
+model = dict(backbone=dict(arch='3b', with_cp=False), head=dict(in_channels=3072))
 train_dataloader = dict(batch_size=64)
 
 optim_wrapper = dict(
@@ -20,8 +18,8 @@ strategy = dict(
     model_wrapper=dict(
         auto_wrap_policy=dict(type='vllama_block_auto_wrap_policy'),
         sharding_strategy='FULL_SHARD',
-        mixed_precision=dict(param_dtype='bfloat16', reduce_dtype='float32',
-                             buffer_dtype='float32'),
+        mixed_precision=dict(
+            param_dtype='bfloat16', reduce_dtype='float32', buffer_dtype='float32'),
         use_orig_params=True,
         limit_all_gathers=True),
     activation_checkpointing=dict(check_fn='vllama_is_block'),

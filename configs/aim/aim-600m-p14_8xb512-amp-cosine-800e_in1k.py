@@ -2,8 +2,7 @@
 # Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs512_mae.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -11,25 +10,39 @@ img_size, patch_size = 224, 14
 model = dict(
     type='AIMPretrain',
     backbone=dict(type='AIM', arch='600m', img_size=img_size, patch_size=patch_size),
-    head=dict(type='AIMPixelHead', in_channels=1536, embed_dims=2048, num_blocks=12,
-              mlp_ratio=4, patch_size=patch_size,
-              loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+    head=dict(
+        type='AIMPixelHead',
+        in_channels=1536,
+        embed_dims=2048,
+        num_blocks=12,
+        mlp_ratio=4,
+        patch_size=patch_size,
+        loss=dict(type='PixelReconstructionLoss', criterion='L2')),
     prefix_range=(1, (img_size // patch_size)**2 - 1))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.4, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        crop_ratio_range=(0.4, 1.0),
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomApply', prob=0.8, transforms=[
-        dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-             hue=0.1)]),
+    dict(
+        type='RandomApply',
+        prob=0.8,
+        transforms=[
+            dict(
+                type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+        ]),
     dict(type='PackInputs'),
 ]
 # the base's collate_fn=dict(type='default_collate') breaks when inherited through
 # `mmpretrain::` ("default_collate() got an unexpected keyword argument '_scope_'")
 train_dataloader = dict(
-    batch_size=512, drop_last=True,
+    batch_size=512,
+    drop_last=True,
     collate_fn=dict(_delete_=True, type='default_collate'),
     dataset=dict(pipeline=train_pipeline))
 
@@ -43,15 +56,24 @@ optim_wrapper = dict(
 max_epochs = 800
 warmup_epochs = 20  # 2.5 %
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=0.0,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
 custom_hooks = [dict(type='SaveWeightsHook')]  # work_dir/weights.pth, weights only
 randomness = dict(seed=0, diff_rank_seed=True)
 resume = True

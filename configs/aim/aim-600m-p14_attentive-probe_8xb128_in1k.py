@@ -3,8 +3,7 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -39,10 +38,20 @@ optim_wrapper = dict(
     optimizer=dict(lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 100, 10
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=0.0,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        T_max=max_epochs - warmup_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(

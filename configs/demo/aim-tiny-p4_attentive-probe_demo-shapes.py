@@ -37,13 +37,18 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='PackInputs'),
 ]
-dataset = dict(_delete_=True, type='ImageNet', data_root='data/demo/imagenet',
-               classes=classes)
+dataset = dict(
+    _delete_=True, type='ImageNet', data_root='data/demo/imagenet', classes=classes)
 train_dataloader = dict(
-    batch_size=64, num_workers=0, persistent_workers=False, drop_last=False,
+    batch_size=64,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
     dataset=dict(**dataset, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64, num_workers=0, persistent_workers=False,
+    batch_size=64,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, split='val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
@@ -55,10 +60,20 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 20, 2
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-2,
+        by_epoch=True,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=0.0,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        T_max=max_epochs - warmup_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(

@@ -18,8 +18,12 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        crop_ratio_range=(0.5, 1.0),
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs'),
 ]
@@ -27,8 +31,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root='data/demo/imagenet', split='train',
-                 pipeline=train_pipeline))
+    dataset=dict(data_root='data/demo/imagenet', split='train', pipeline=train_pipeline))
 
 max_epochs, warmup_epochs = 6, 1
 optim_wrapper = dict(
@@ -38,11 +41,21 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=1.0),
     paramwise_cfg=dict(flat_decay_mult=0.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-5,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(

@@ -7,25 +7,42 @@
 # mmpretrain's own MAE ViT-B recipe is inherited (mask 0.75, norm_pix L2 loss, AdamW
 # betas 0.9/0.95, wd 0.05, warmup + cosine); the encoder is MAEVisionLLaMA, and sizes,
 # data path, learning rate and schedule are made for the demo.
-_base_ = ['mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 img_size, patch_size = 32, 4
 num_patches = (img_size // patch_size)**2
-arch = dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-            ffn_bias=True)  # the same arch dict in the downstream demos
+arch = dict(
+    embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
+    ffn_bias=True)  # the same arch dict in the downstream demos
 model = dict(
-    backbone=dict(_delete_=True, type='MAEVisionLLaMA', arch=arch, img_size=img_size,
-                  patch_size=patch_size, mask_ratio=0.75),
-    neck=dict(num_patches=num_patches, patch_size=patch_size, embed_dim=64,
-              decoder_embed_dim=64, decoder_depth=2, decoder_num_heads=4),
+    backbone=dict(
+        _delete_=True,
+        type='MAEVisionLLaMA',
+        arch=arch,
+        img_size=img_size,
+        patch_size=patch_size,
+        mask_ratio=0.75),
+    neck=dict(
+        num_patches=num_patches,
+        patch_size=patch_size,
+        embed_dim=64,
+        decoder_embed_dim=64,
+        decoder_depth=2,
+        decoder_num_heads=4),
     head=dict(patch_size=patch_size))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        crop_ratio_range=(0.5, 1.0),
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackInputs'),
 ]
@@ -36,8 +53,7 @@ train_dataloader = dict(
     # the base's collate_fn=dict(type='default_collate') breaks when inherited through
     # `mmpretrain::` ("default_collate() got an unexpected keyword argument '_scope_'")
     collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(data_root='data/demo/imagenet', split='train',
-                 pipeline=train_pipeline))
+    dataset=dict(data_root='data/demo/imagenet', split='train', pipeline=train_pipeline))
 
 max_epochs = 60
 # plain OptimWrapper: the base's AmpOptimWrapper refuses the CPU
@@ -45,17 +61,29 @@ optim_wrapper = dict(
     type='OptimWrapper',
     _delete_=True,
     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={
-        'ln': dict(decay_mult=0.0),
-        'bias': dict(decay_mult=0.0),
-        'mask_token': dict(decay_mult=0.),
-        'cls_token': dict(decay_mult=0.)
-    }))
+    paramwise_cfg=dict(
+        custom_keys={
+            'ln': dict(decay_mult=0.0),
+            'bias': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.)
+        }))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 5, eta_min=1e-5, by_epoch=True,
-         begin=5, end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 5,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=5,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(

@@ -5,10 +5,8 @@
 # mmseg's own UperNet (Twins) model, ADE20K dataset, runtime and schedule bases are
 # inherited; only sizes, data paths and the schedule are changed here.
 _base_ = [
-    'mmseg::_base_/models/twins_pcpvt-s_upernet.py',
-    'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py',
+    'mmseg::_base_/models/twins_pcpvt-s_upernet.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py',
     '../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
@@ -25,8 +23,11 @@ model = dict(
         _delete_=True,
         type='PyramidVisionLLaMA',
         # every stage has an LSA and a GSA block (a depth-1 stage would only have LSA)
-        arch=dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2],
-                  num_heads=[1, 2, 4, 8], feedforward_channels=[64, 96, 192, 384]),
+        arch=dict(
+            embed_dims=[16, 32, 64, 128],
+            depths=[2, 2, 2, 2],
+            num_heads=[1, 2, 4, 8],
+            feedforward_channels=[64, 96, 192, 384]),
         window_sizes=[8, 8, 4, 4],  # 32x32, 16x16, 8x8, 4x4 maps at 128 px
         sr_ratios=[8, 4, 2, 1],
         out_indices=(0, 1, 2, 3),
@@ -39,12 +40,20 @@ model = dict(
     # Background is ~90 % of the pixels: without down-weighting it the model first
     # finds the shapes and then sits on a plateau calling every shape a circle.
     decode_head=dict(
-        in_channels=[16, 32, 64, 128], channels=48, pool_scales=(1, 2, 4),
-        dropout_ratio=0.0, num_classes=len(classes), norm_cfg=norm_cfg,
+        in_channels=[16, 32, 64, 128],
+        channels=48,
+        pool_scales=(1, 2, 4),
+        dropout_ratio=0.0,
+        num_classes=len(classes),
+        norm_cfg=norm_cfg,
         loss_decode=dict(class_weight=class_weight)),
     auxiliary_head=dict(
-        in_channels=64, channels=32, dropout_ratio=0.0, num_classes=len(classes),
-        norm_cfg=norm_cfg, loss_decode=dict(class_weight=class_weight)))
+        in_channels=64,
+        channels=32,
+        dropout_ratio=0.0,
+        num_classes=len(classes),
+        norm_cfg=norm_cfg,
+        loss_decode=dict(class_weight=class_weight)))
 
 # ADE20KDataset refuses class names outside its 150 ADE classes ("new classes ... is
 # not a subset of classes ... in METAINFO"), so the same ADE20K layout (images/*.jpg,
@@ -76,10 +85,14 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
@@ -90,21 +103,23 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.),
-                                    '.ln1': dict(decay_mult=0.),
-                                    '.ln2': dict(decay_mult=0.),
-                                    '.gamma': dict(decay_mult=0.)}),
+    paramwise_cfg=dict(
+        custom_keys={
+            'norm': dict(decay_mult=0.),
+            '.ln1': dict(decay_mult=0.),
+            '.ln2': dict(decay_mult=0.),
+            '.gamma': dict(decay_mult=0.)
+        }),
     clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100,
-         end=max_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100, end=max_iters),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
-                    max_keep_ckpts=2),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
     visualization=dict(type='SegVisualizationHook', draw=False))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

@@ -9,8 +9,10 @@
 # from the MAE run's weights.pth. Sizes, data, learning rate and schedule are the demo's;
 # images are resized to 64 px (a 16x16 patch grid; the pretraining grid was 8x8) to keep
 # the stride-1 pyramid level small on the CPU.
-_base_ = ['../mae_visionllama/upernet/'
-          'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py']
+_base_ = [
+    '../mae_visionllama/upernet/'
+    'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py'
+]
 
 classes = ('background', 'circle', 'square', 'triangle')
 palette = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
@@ -23,8 +25,12 @@ model = dict(
         _delete_=True,
         type='VisionLLaMA',
         # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-                  ffn_bias=True),
+        arch=dict(
+            embed_dims=64,
+            num_layers=4,
+            num_heads=4,
+            feedforward_channels=192,
+            ffn_bias=True),
         img_size=crop_size,
         patch_size=4,
         out_indices=[0, 1, 2, 3],
@@ -36,10 +42,19 @@ model = dict(
         drop_path_rate=0.05,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(embed_dim=64, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=[64, 64, 64, 64], channels=48, pool_scales=(1, 2, 4),
-                     dropout_ratio=0.0, num_classes=len(classes), norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=64, channels=32, dropout_ratio=0.0,
-                        num_classes=len(classes), norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=[64, 64, 64, 64],
+        channels=48,
+        pool_scales=(1, 2, 4),
+        dropout_ratio=0.0,
+        num_classes=len(classes),
+        norm_cfg=norm_cfg),
+    auxiliary_head=dict(
+        in_channels=64,
+        channels=32,
+        dropout_ratio=0.0,
+        num_classes=len(classes),
+        norm_cfg=norm_cfg),
     test_cfg=dict(mode='whole'))
 
 # ADE20KDataset refuses class names outside its 150 classes, so the same layout is read
@@ -66,10 +81,14 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(**dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
@@ -84,14 +103,13 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100,
-         end=max_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100, end=max_iters),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=250)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
-                    max_keep_ckpts=1),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
     visualization=dict(type='SegVisualizationHook', draw=False))
 env_cfg = dict(cudnn_benchmark=False)
 # With seed 0 this run stays on a plateau where every shape is called a circle (mIoU

@@ -1,8 +1,10 @@
 # A tiny VisionLLaMA classifier on the bundled demo shapes (data/demo/imagenet,
 # ImageNet on-disk layout, 3 classes, 32x32). Trains on 2 CPU cores in a few minutes:
 #   python tools/train.py configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')
@@ -10,8 +12,13 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='VisionLLaMA',
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-                  ffn_bias=False, layer_scale_init_value=0.1),
+        arch=dict(
+            embed_dims=64,
+            num_layers=4,
+            num_heads=4,
+            feedforward_channels=192,
+            ffn_bias=False,
+            layer_scale_init_value=0.1),
         img_size=32,
         patch_size=4,
         with_cls_token=True,
@@ -35,10 +42,15 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'.cls_token': dict(decay_mult=0.0)}),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=48, eta_min=1e-5, by_epoch=True, begin=2,
-         end=50),
+    dict(
+        type='LinearLR',
+        start_factor=1e-2,
+        by_epoch=True,
+        begin=0,
+        end=2,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR', T_max=48, eta_min=1e-5, by_epoch=True, begin=2, end=50),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=10)
 val_cfg = dict()

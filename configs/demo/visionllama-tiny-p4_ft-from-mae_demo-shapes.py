@@ -18,8 +18,12 @@ model = dict(
         _delete_=True,
         type='VisionLLaMA',
         # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-                  ffn_bias=True),
+        arch=dict(
+            embed_dims=64,
+            num_layers=4,
+            num_heads=4,
+            feedforward_channels=192,
+            ffn_bias=True),
         img_size=32,
         patch_size=4,
         with_cls_token=False,
@@ -35,11 +39,22 @@ optim_wrapper = dict(
     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.75, flat_decay_mult=0.0),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 2, eta_min=1e-5, by_epoch=True,
-         begin=2, end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-2,
+        by_epoch=True,
+        begin=0,
+        end=2,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 2,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=2,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10,
-                                     max_keep_ckpts=1))
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))

@@ -6,8 +6,10 @@
 # shapes much faster on few tokens. 40 epochs on 2 CPU cores, ~4 min: 46-54 % top-1
 # over two runs (chance 33.3 %; 80 epochs gave no more):
 #   python tools/train.py configs/demo/vit-tiny-p8_map_demo-shapes.py
-_base_ = ['mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 classes = ('circle', 'square', 'triangle')
@@ -30,15 +32,29 @@ model = dict(
 
 optim_wrapper = dict(
     constructor='DecoupledWeightDecayOptimWrapperConstructor',
-    optimizer=dict(type='FactoredAdamW', lr=1e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05, momentum_dtype='bfloat16'),
-    paramwise_cfg=dict(head_prefix='head.', head_weight_decay=1.0,
-                       body_weight_decay=0.05, no_decay_keys=('pos_embed', '.latent')),
+    optimizer=dict(
+        type='FactoredAdamW',
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        weight_decay=0.05,
+        momentum_dtype='bfloat16'),
+    paramwise_cfg=dict(
+        head_prefix='head.',
+        head_weight_decay=1.0,
+        body_weight_decay=0.05,
+        no_decay_keys=('pos_embed', '.latent')),
     clip_grad=dict(max_norm=1.0))
 max_epochs = 40
 param_scheduler = [
-    dict(type='RsqrtLR', warmup_steps=2, cooldown_steps=8, timescale=10, begin=0,
-         end=max_epochs, by_epoch=True, convert_to_iter_based=True),
+    dict(
+        type='RsqrtLR',
+        warmup_steps=2,
+        cooldown_steps=8,
+        timescale=10,
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 val_cfg = dict()

@@ -1,5 +1,6 @@
 # Mask R-CNN + FPN + Pyramid VisionLLaMA-L on COCO, 1x: the S config (mmdet's
-# recipe) with arch 'l'. Pretrained weights: see mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py.
+# recipe) with arch 'l'. Pretrained weights: see
+# mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py.
 _base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py']
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth'

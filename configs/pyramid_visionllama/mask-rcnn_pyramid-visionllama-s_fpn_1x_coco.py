@@ -1,7 +1,8 @@
 # Mask R-CNN, FPN, Pyramid VisionLLaMA-S, COCO 1x.
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
-_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py', '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'

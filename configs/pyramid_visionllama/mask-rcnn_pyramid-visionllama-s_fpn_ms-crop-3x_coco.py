@@ -1,7 +1,9 @@
 # Mask R-CNN, FPN, Pyramid VisionLLaMA-S, COCO 3x ms-crop.
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
-_base_ = ['mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'
@@ -22,7 +24,9 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(lr=1e-4, weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={  # as the 1x config
-        '.ln1': dict(decay_mult=0.),
-        '.ln2': dict(decay_mult=0.),
-    }))
+    paramwise_cfg=dict(
+        # as the 1x config
+        custom_keys={
+            '.ln1': dict(decay_mult=0.),
+            '.ln2': dict(decay_mult=0.),
+        }))

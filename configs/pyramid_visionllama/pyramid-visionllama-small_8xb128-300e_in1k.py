@@ -1,7 +1,8 @@
 # Pyramid VisionLLaMA-S on ImageNet-1k, 300 epochs.
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
-_base_ = ['mmpretrain::twins/twins-svt-small_8xb128_in1k.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::twins/twins-svt-small_8xb128_in1k.py', '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 model = dict(

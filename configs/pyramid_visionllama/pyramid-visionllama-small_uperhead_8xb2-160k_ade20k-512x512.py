@@ -1,7 +1,9 @@
 # UperNet + Pyramid VisionLLaMA-S, ADE20K 160k.
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
-_base_ = ['mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'

@@ -2,9 +2,14 @@
 # Recipe notes: configs/visionllama/README.md ("Configs").
 _base_ = ['./visionllama-base-p16_8xb64-adamw-20e_in1k.py']
 train_pipeline = _base_.train_pipeline[:-1] + [
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
-         max_area_ratio=1 / 3, fill_color=[103.53, 116.28, 123.675],
-         fill_std=[57.375, 57.12, 58.395]),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=[103.53, 116.28, 123.675],
+        fill_std=[57.375, 57.12, 58.395]),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

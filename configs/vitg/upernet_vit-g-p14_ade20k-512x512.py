@@ -1,7 +1,9 @@
 # UperNet + ViT-G/14, ADE20K 512x512, 160k iterations.
 # Recipe notes: configs/vitg/README.md ("Configs").
-_base_ = ['mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
-          '../_base_/reliable_runtime.py']
+_base_ = [
+    'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py',
+    '../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'

@@ -15,14 +15,24 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 
 optim_wrapper = dict(
-    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+    optimizer=dict(
+        _delete_=True, type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'.latent': dict(decay_mult=0.)}))
 
 max_epochs = 90
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 5, by_epoch=True, begin=5,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 5,
+        by_epoch=True,
+        begin=5,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]

@@ -10,11 +10,19 @@ optim_wrapper = dict(
     _delete_=True,
     type='ShardedClipOptimWrapper',
     constructor='DecoupledWeightDecayOptimWrapperConstructor',
-    optimizer=dict(type='FactoredAdamW', lr=1e-4, betas=(0.9, 0.999),
-                   weight_decay=0.03, momentum_dtype='float32'),
-    paramwise_cfg=dict(head_prefix='head.', head_weight_decay=3.0,
-                       body_weight_decay=0.03, no_decay_flat=True,
-                       no_decay_keys=('pos_embed', '.latent'), decay_mode='lr'),
+    optimizer=dict(
+        type='FactoredAdamW',
+        lr=1e-4,
+        betas=(0.9, 0.999),
+        weight_decay=0.03,
+        momentum_dtype='float32'),
+    paramwise_cfg=dict(
+        head_prefix='head.',
+        head_weight_decay=3.0,
+        body_weight_decay=0.03,
+        no_decay_flat=True,
+        no_decay_keys=('pos_embed', '.latent'),
+        decay_mode='lr'),
     clip_grad=dict(max_norm=1.0))
 
 strategy = dict(
@@ -22,8 +30,8 @@ strategy = dict(
     model_wrapper=dict(
         auto_wrap_policy=dict(type='vllama_block_auto_wrap_policy'),
         sharding_strategy='FULL_SHARD',
-        mixed_precision=dict(param_dtype='bfloat16', reduce_dtype='float32',
-                             buffer_dtype='float32'),
+        mixed_precision=dict(
+            param_dtype='bfloat16', reduce_dtype='float32', buffer_dtype='float32'),
         use_orig_params=True,
         limit_all_gathers=True),
     activation_checkpointing=dict(check_fn='vllama_is_block'),

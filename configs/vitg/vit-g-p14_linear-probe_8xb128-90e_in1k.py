@@ -2,8 +2,7 @@
 # Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -36,13 +35,23 @@ optim_wrapper = dict(
 
 max_epochs = 90
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 5, by_epoch=True, begin=5,
-         end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=5,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - 5,
+        by_epoch=True,
+        begin=5,
+        end=max_epochs),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
 auto_scale_lr = dict(base_batch_size=1024)

@@ -1,6 +1,8 @@
 # ViTDet Mask R-CNN + ViT-G/14, COCO, LSJ 1024.
 # Recipe notes: configs/vitg/README.md ("Configs").
-_base_ = ['../mae_visionllama/vitdet/mask-rcnn_visionllama-l-mae_simplefpn_lsj-36e_coco.py']
+_base_ = [
+    '../mae_visionllama/vitdet/mask-rcnn_visionllama-l-mae_simplefpn_lsj-36e_coco.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'

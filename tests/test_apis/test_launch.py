@@ -6,12 +6,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from visionllama_mm.apis import (LaunchError, check_amp,
-                                 convert_syncbn_for_cpu, get_scope,
-                                 import_scope, init_cpu_distributed,
+from visionllama_mm.apis import (LaunchError, check_amp, convert_syncbn_for_cpu,
+                                 get_scope, import_scope, init_cpu_distributed, launch,
                                  prepare_test_config, prepare_train_config,
                                  setup_cpu_distributed)
-from visionllama_mm.apis import launch
 
 
 @pytest.fixture
@@ -27,24 +25,32 @@ def gpu(monkeypatch):
 
 
 def train_args(**kwargs):
-    defaults = dict(config='configs/foo/my_config.py', work_dir=None,
-                    cfg_options=None, launcher='none', amp=False,
-                    auto_scale_lr=False, resume=None)
+    defaults = dict(
+        config='configs/foo/my_config.py',
+        work_dir=None,
+        cfg_options=None,
+        launcher='none',
+        amp=False,
+        auto_scale_lr=False,
+        resume=None)
     return argparse.Namespace(**{**defaults, **kwargs})
 
 
 def test_syncbn_nested_dicts_lists_tuples():
-    cfg = Config(dict(
-        default_scope='mmseg',
-        model=dict(
-            data_preprocessor=dict(type='SegDataPreProcessor', mean=[1, 2]),
-            backbone=dict(type='VisionLLaMA',
-                          norm_cfg=dict(type='SyncBN', requires_grad=True)),
-            neck=[dict(type='FPN', norm_cfg=dict(type='SyncBN')),
-                  dict(type='Identity', norm_cfg=dict(type='LN'))],
-            decode_head=(dict(norm_cfg=dict(type='MMSyncBN')), 'SyncBN')),
-        norm_cfg=dict(type='SyncBN'),
-        sync_bn='torch'))
+    cfg = Config(
+        dict(
+            default_scope='mmseg',
+            model=dict(
+                data_preprocessor=dict(type='SegDataPreProcessor', mean=[1, 2]),
+                backbone=dict(
+                    type='VisionLLaMA', norm_cfg=dict(type='SyncBN', requires_grad=True)),
+                neck=[
+                    dict(type='FPN', norm_cfg=dict(type='SyncBN')),
+                    dict(type='Identity', norm_cfg=dict(type='LN'))
+                ],
+                decode_head=(dict(norm_cfg=dict(type='MMSyncBN')), 'SyncBN')),
+            norm_cfg=dict(type='SyncBN'),
+            sync_bn='torch'))
     assert convert_syncbn_for_cpu(cfg) == 5
     assert cfg.sync_bn is None
     model = cfg.model
@@ -54,8 +60,7 @@ def test_syncbn_nested_dicts_lists_tuples():
     assert isinstance(model.decode_head, tuple)
     assert model.decode_head[0].norm_cfg.type == 'BN'
     assert model.decode_head[1] == 'SyncBN'  # a plain string, not a type
-    assert model.data_preprocessor == dict(type='SegDataPreProcessor',
-                                           mean=[1, 2])
+    assert model.data_preprocessor == dict(type='SegDataPreProcessor', mean=[1, 2])
     assert cfg.norm_cfg.type == 'BN'
     assert convert_syncbn_for_cpu(cfg) == 0
 
@@ -67,9 +72,12 @@ def test_amp_flag_without_gpu_is_refused(no_gpu):
 
 
 def test_amp_in_config_without_gpu_names_the_key(no_gpu):
-    cfg = Config(dict(optim_wrapper=dict(
-        type='AmpOptimWrapper', loss_scale='dynamic',
-        optimizer=dict(type='AdamW', lr=1e-3))))
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(
+                type='AmpOptimWrapper',
+                loss_scale='dynamic',
+                optimizer=dict(type='AdamW', lr=1e-3))))
     with pytest.raises(LaunchError) as err:
         check_amp(cfg, requested=False)
     msg = str(err.value)
@@ -105,8 +113,8 @@ def test_known_scope():
 
 
 def test_cpu_distributed_sets_gloo_and_no_device_ids():
-    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl')),
-                      find_unused_parameters=True))
+    cfg = Config(
+        dict(env_cfg=dict(dist_cfg=dict(backend='nccl')), find_unused_parameters=True))
     setup_cpu_distributed(cfg, 'pytorch')
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
@@ -117,9 +125,12 @@ def test_cpu_distributed_sets_gloo_and_no_device_ids():
 
 
 def test_cpu_distributed_keeps_own_wrapper_but_drops_device_ids():
-    cfg = Config(dict(model_wrapper_cfg=dict(
-        type='MMDistributedDataParallel', device_ids=[0],
-        find_unused_parameters=True)))
+    cfg = Config(
+        dict(
+            model_wrapper_cfg=dict(
+                type='MMDistributedDataParallel',
+                device_ids=[0],
+                find_unused_parameters=True)))
     setup_cpu_distributed(cfg, 'slurm')
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.model_wrapper_cfg.device_ids is None
@@ -133,8 +144,8 @@ def test_non_distributed_config_untouched():
     assert 'model_wrapper_cfg' not in cfg
 
 
-@pytest.mark.skipif(not torch.distributed.is_gloo_available(),
-                    reason='needs the gloo backend')
+@pytest.mark.skipif(
+    not torch.distributed.is_gloo_available(), reason='needs the gloo backend')
 def test_cpu_ddp_builds_with_the_generated_wrapper(monkeypatch):
     """One-process gloo group; mmengine's wrapper build keeps device_ids=None."""
     import torch.multiprocessing as mp
@@ -143,9 +154,12 @@ def test_cpu_ddp_builds_with_the_generated_wrapper(monkeypatch):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-                           MASTER_ADDR='127.0.0.1',
-                           MASTER_PORT=str(port)).items():
+    for key, value in dict(
+            RANK='0',
+            LOCAL_RANK='0',
+            WORLD_SIZE='1',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(port)).items():
         monkeypatch.setenv(key, value)
     start_method = mp.get_start_method(allow_none=True)
     cfg = Config(dict())
@@ -164,37 +178,36 @@ def test_cpu_ddp_builds_with_the_generated_wrapper(monkeypatch):
 
 
 def test_train_options():
-    cfg = Config(dict(default_scope='mmpretrain',
-                      auto_scale_lr=dict(base_batch_size=256)))
-    prepare_train_config(cfg, train_args(resume='auto', auto_scale_lr=True,
-                                         cfg_options={'a.b': 1}))
+    cfg = Config(
+        dict(default_scope='mmpretrain', auto_scale_lr=dict(base_batch_size=256)))
+    prepare_train_config(
+        cfg, train_args(resume='auto', auto_scale_lr=True, cfg_options={'a.b': 1}))
     assert cfg.work_dir == './work_dirs/my_config'
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.auto_scale_lr.enable is True
     assert cfg.a.b == 1
 
     cfg = Config(dict(default_scope='mmseg'))
-    prepare_train_config(cfg, train_args(resume='w/epoch_3.pth',
-                                         work_dir='w'))
-    assert (cfg.work_dir, cfg.resume, cfg.load_from) == ('w', True,
-                                                         'w/epoch_3.pth')
+    prepare_train_config(cfg, train_args(resume='w/epoch_3.pth', work_dir='w'))
+    assert (cfg.work_dir, cfg.resume, cfg.load_from) == ('w', True, 'w/epoch_3.pth')
     with pytest.raises(LaunchError, match='base_batch_size'):
-        prepare_train_config(Config(dict(default_scope='mmseg')),
-                             train_args(auto_scale_lr=True))
+        prepare_train_config(
+            Config(dict(default_scope='mmseg')), train_args(auto_scale_lr=True))
 
 
 def test_test_options_dump_results():
-    args = argparse.Namespace(config='c.py', checkpoint='ckpt.pth',
-                              work_dir=None, cfg_options=None,
-                              launcher='none', out='res.pkl', show_dir=None)
-    cfg = Config(dict(default_scope='mmdet',
-                      test_evaluator=dict(type='CocoMetric')))
+    args = argparse.Namespace(
+        config='c.py',
+        checkpoint='ckpt.pth',
+        work_dir=None,
+        cfg_options=None,
+        launcher='none',
+        out='res.pkl',
+        show_dir=None)
+    cfg = Config(dict(default_scope='mmdet', test_evaluator=dict(type='CocoMetric')))
     prepare_test_config(cfg, args)
     assert cfg.load_from == 'ckpt.pth'
-    assert [m['type'] for m in cfg.test_evaluator] == ['CocoMetric',
-                                                       'DumpDetResults']
-    cfg = Config(dict(default_scope='mmpretrain',
-                      test_evaluator=[dict(type='Accuracy')]))
+    assert [m['type'] for m in cfg.test_evaluator] == ['CocoMetric', 'DumpDetResults']
+    cfg = Config(dict(default_scope='mmpretrain', test_evaluator=[dict(type='Accuracy')]))
     prepare_test_config(cfg, args)
-    assert cfg.test_evaluator[-1] == dict(type='DumpResults',
-                                          out_file_path='res.pkl')
+    assert cfg.test_evaluator[-1] == dict(type='DumpResults', out_file_path='res.pkl')

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from mm_samples import seg_samples
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from mm_samples import seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/aim')
@@ -33,7 +33,8 @@ TINY = dict(embed_dims=24, num_layers=24, num_heads=12)
 
 
 def test_all_configs_covered():
-    fsdp = CONFIG_DIR / 'aim-3b-p14_fsdp_8xb64-bf16_in1k.py'  # tests/test_configs/test_fsdp_configs.py
+    # checked in tests/test_configs/test_fsdp_configs.py
+    fsdp = CONFIG_DIR / 'aim-3b-p14_fsdp_8xb64-bf16_in1k.py'
     assert sorted(CONFIG_DIR.glob('*.py')) == sorted([PRETRAIN, PROBE, UPERNET, fsdp])
 
 
@@ -68,15 +69,15 @@ def test_pretraining_recipe_and_one_step():
     assert cfg.default_scope == 'mmpretrain'
     model_cfg = cfg.model
     assert model_cfg.type == 'AIMPretrain' and model_cfg.prefix_range == (1, 255)
-    assert model_cfg.backbone == dict(type='AIM', arch='600m', img_size=224,
-                                      patch_size=14)
+    assert model_cfg.backbone == dict(
+        type='AIM', arch='600m', img_size=224, patch_size=14)
     head = model_cfg.head
-    assert (head.type, head.in_channels, head.embed_dims, head.num_blocks,
-            head.mlp_ratio, head.patch_size) == ('AIMPixelHead', 1536, 2048, 12, 4, 14)
+    assert (head.type, head.in_channels, head.embed_dims, head.num_blocks, head.mlp_ratio,
+            head.patch_size) == ('AIMPixelHead', 1536, 2048, 12, 4, 14)
     optim = cfg.optim_wrapper
     assert (optim.type, optim.dtype) == ('AmpOptimWrapper', 'bfloat16')
-    assert optim.optimizer == dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95),
-                                   weight_decay=0.05)
+    assert optim.optimizer == dict(
+        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05)
     warmup, cosine = cfg.param_scheduler
     assert warmup.end == cosine.begin == 0.025 * cfg.train_cfg.max_epochs == 20
     assert (cosine.type, cosine.end, cosine.eta_min) == ('CosineAnnealingLR', 800, 0)
@@ -121,11 +122,15 @@ def test_attentive_probe_recipe_and_one_step():
     assert (backbone.type, backbone.arch, backbone.out_type, backbone.frozen_stages) == \
         ('AIM', '600m', 'avg_layers', 24)
     assert backbone.out_indices == list(range(14, 20))
-    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=WEIGHTS,
-                                     prefix='backbone.')
-    assert cfg.model.head == dict(type='AttentionPoolingClassifier', num_classes=1000,
-                                  in_channels=1536, num_heads=12, use_batch_norm=True,
-                                  loss=dict(type='CrossEntropyLoss'))
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=WEIGHTS, prefix='backbone.')
+    assert cfg.model.head == dict(
+        type='AttentionPoolingClassifier',
+        num_classes=1000,
+        in_channels=1536,
+        num_heads=12,
+        use_batch_norm=True,
+        loss=dict(type='CrossEntropyLoss'))
     assert cfg.train_dataloader.batch_size == 128
     full = dict(cfg.model, backbone=dict(backbone, init_cfg=None))
     assert _meta_params(full, 'mmpretrain') == TRUNK_600M
@@ -134,8 +139,10 @@ def test_attentive_probe_recipe_and_one_step():
     cfg.model.head.update(in_channels=24)
     model, optim = _build(cfg, 'mmpretrain')
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable == {'head.pool.cls_token', 'head.pool.k.weight',
-                         'head.pool.v.weight', 'head.fc.weight', 'head.fc.bias'}
+    assert trainable == {
+        'head.pool.cls_token', 'head.pool.k.weight', 'head.pool.v.weight',
+        'head.fc.weight', 'head.fc.bias'
+    }
     model.train()
     assert not model.backbone.layers[0].training and model.head.training
     before = model.head.pool.k.weight.detach().clone()
@@ -152,13 +159,19 @@ def test_upernet_recipe_and_one_train_step():
     cfg = Config.fromfile(UPERNET)
     assert cfg.default_scope == 'mmseg'
     backbone = cfg.model.backbone
-    assert backbone == dict(type='AIM', arch='600m', img_size=512, patch_size=14,
-                            out_indices=[5, 11, 17, 23], out_type='featmap',
-                            final_norm=False, drop_path_rate=0.1, with_cp=False,
-                            init_cfg=dict(type='Pretrained', checkpoint=WEIGHTS,
-                                          prefix='backbone.'))
-    assert cfg.model.neck == dict(type='Feature2Pyramid', embed_dim=1536,
-                                  rescales=[4, 2, 1, 0.5])
+    assert backbone == dict(
+        type='AIM',
+        arch='600m',
+        img_size=512,
+        patch_size=14,
+        out_indices=[5, 11, 17, 23],
+        out_type='featmap',
+        final_norm=False,
+        drop_path_rate=0.1,
+        with_cp=False,
+        init_cfg=dict(type='Pretrained', checkpoint=WEIGHTS, prefix='backbone.'))
+    assert cfg.model.neck == dict(
+        type='Feature2Pyramid', embed_dim=1536, rescales=[4, 2, 1, 0.5])
     assert cfg.model.decode_head.in_channels == [1536] * 4
     assert cfg.optim_wrapper.constructor == 'LayerDecayOptimWrapperConstructor'
     assert cfg.model.pretrained is None
@@ -176,8 +189,9 @@ def test_upernet_recipe_and_one_train_step():
     feats = model.extract_feat(torch.randn(1, 3, 64, 64))
     # 64 px / patch 14 -> a 5x5 grid (70 px padded), rescaled 4/2/1/0.5
     assert [tuple(f.shape[-2:]) for f in feats] == [(20, 20), (10, 10), (5, 5), (2, 2)]
-    data = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)] * 2,
-                data_samples=seg_samples(2))
+    data = dict(
+        inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)] * 2,
+        data_samples=seg_samples(2))
     before = model.backbone.layers[0].attn.qkv.weight.detach().clone()
     log_vars = model.train_step(data, optim)
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(log_vars)
@@ -185,7 +199,7 @@ def test_upernet_recipe_and_one_train_step():
     lrs = {id(p): g['lr'] for g in optim.optimizer.param_groups for p in g['params']}
     first = lrs[id(model.backbone.patch_embed.projection.weight)]
     last = lrs[id(model.backbone.layers[23].ffn.fc1.weight)]
-    assert first == pytest.approx(1e-4 * 0.65 ** 25) and last == pytest.approx(1e-4 * 0.65)
+    assert first == pytest.approx(1e-4 * 0.65**25) and last == pytest.approx(1e-4 * 0.65)
 
 
 # --------------------------------------------------------------------------------- demo
@@ -218,8 +232,10 @@ def test_demo_config_runs_through_the_runner(tmp_path):
     probe.param_scheduler = []
     runner = Runner.from_cfg(probe)
     runner.train()
-    trunk = {k[len('backbone.'):]: v for k, v in weights.items()
-             if k.startswith('backbone.')}
+    trunk = {
+        k[len('backbone.'):]: v
+        for k, v in weights.items() if k.startswith('backbone.')
+    }
     after = runner.model.backbone.state_dict()
     assert after.keys() == trunk.keys()
     assert all(torch.equal(after[k], trunk[k]) for k in trunk)

@@ -22,14 +22,16 @@ from torch import nn
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine.fsdp import (block_auto_wrap_policy, is_block,
                                         sharded_clip_grad_norm_)
-from visionllama_mm.models.layers import ViTBlock, VisionLLaMABlock
+from visionllama_mm.models.layers import VisionLLaMABlock, ViTBlock
 
 VITG = Path('configs/vitg/vit-g-p14_fsdp_8xb32-bf16_in1k.py')
 AIM3B = Path('configs/aim/aim-3b-p14_fsdp_8xb64-bf16_in1k.py')
 
 
-@pytest.mark.parametrize('path, params_b', [(VITG, 1.88), (AIM3B, 2.72)],  # trunk (+ MAP head)
-                         ids=lambda v: getattr(v, 'stem', str(v)))
+@pytest.mark.parametrize(
+    'path, params_b',
+    [(VITG, 1.88), (AIM3B, 2.72)],  # trunk (+ MAP head)
+    ids=lambda v: getattr(v, 'stem', str(v)))
 def test_config_parses_and_builds_on_meta(path, params_b):
     cfg = Config.fromfile(path)
     assert cfg.runner_type == 'FlexibleRunner'
@@ -122,20 +124,24 @@ def _free_port() -> int:
 def test_tiny_vitg_fsdp_trains_in_two_cpu_processes(tmp_path):
     config = tmp_path / 'tiny_fsdp.py'
     config.write_text(TINY_RUN.format(base=str(VITG.resolve())))
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(_free_port()),
-               PYTHON=sys.executable)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', PORT=str(_free_port()), PYTHON=sys.executable)
     work = tmp_path / 'work'
     result = subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(work)],
-        capture_output=True, text=True, env=env, timeout=300)
+        ['bash', 'tools/dist_train.sh',
+         str(config), '2', '--work-dir',
+         str(work)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
     assert 'Iter(train) [2/2]' in log
     assert 'FullyShardedDataParallel' in log or 'FSDP' in log
-    state = torch.load(work / 'iter_2.pth', map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = torch.load(
+        work / 'iter_2.pth', map_location='cpu', weights_only=False)['state_dict']
     # a full (unsharded) state dict with the model's own names
     assert state['backbone.pos_embed'].shape == (1, 4, 32)
     assert state['backbone.layers.0.attn.qkv.weight'].shape == (96, 32)
-    assert all(torch.isfinite(v).all() for v in state.values()
-               if v.is_floating_point())
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())

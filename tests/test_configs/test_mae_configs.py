@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from mm_samples import det_samples, seg_samples
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from mm_samples import det_samples, seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/mae_visionllama')
@@ -27,8 +27,8 @@ FINETUNE = sorted(CONFIG_DIR.glob('benchmarks/*_8xb128-coslr-*.py'))
 LINEAR = sorted(CONFIG_DIR.glob('benchmarks/*linear*.py'))
 # release-named UperNet configs; their *_as2drope.py siblings are pinned in
 # tests/test_configs/test_release_recipes.py
-SEG = sorted(p for p in CONFIG_DIR.glob('upernet/*.py')
-             if not p.stem.endswith('_as2drope'))
+SEG = sorted(
+    p for p in CONFIG_DIR.glob('upernet/*.py') if not p.stem.endswith('_as2drope'))
 SEG_SIBLINGS = sorted(CONFIG_DIR.glob('upernet/*_as2drope.py'))
 DET = sorted(CONFIG_DIR.glob('vitdet/*.py'))
 ids = dict(ids=lambda p: p.stem)
@@ -61,9 +61,10 @@ def _load(path: Path, scope: str) -> Config:
     if init_cfg is not None:  # downstream configs load the MAE run's weights.pth
         size = 'base' if _size(path) == 'b' else 'large'
         assert init_cfg == dict(
-            type='Pretrained', prefix='backbone.',
+            type='Pretrained',
+            prefix='backbone.',
             checkpoint=f'work_dirs/mae_visionllama-{size}-p16_8xb512-amp-coslr-800e_in1k/'
-                       'weights.pth')
+            'weights.pth')
         cfg.model.backbone.init_cfg = None
     if 'pretrained' in cfg.model:
         assert cfg.model.pretrained is None
@@ -74,10 +75,12 @@ def _load(path: Path, scope: str) -> Config:
 @pytest.fixture
 def fast_linear_init(monkeypatch):
     """Constant-filled nn.Linear weights: builds a ~1B model in seconds."""
+
     def reset(self):
         torch.nn.init.constant_(self.weight, 1e-3)
         if self.bias is not None:
             torch.nn.init.zeros_(self.bias)
+
     monkeypatch.setattr(torch.nn.Linear, 'reset_parameters', reset)
 
 
@@ -131,8 +134,9 @@ def _check_layer_decay(optim, model, size, rate, lr):
     assert _lr_of(optim, model, 'backbone.patch_embed.projection.weight')[0] == \
         pytest.approx(lr * rate ** (num_depths - 1))
     last = f'backbone.layers.{DEPTH[size] - 1}.attn.qkv.weight'
-    assert _lr_of(optim, model, last) == (pytest.approx(lr * rate), pytest.approx(
-        optim.optimizer.defaults['weight_decay']))
+    assert _lr_of(optim, model,
+                  last) == (pytest.approx(lr * rate),
+                            pytest.approx(optim.optimizer.defaults['weight_decay']))
     # 1-D parameters (norms, biases) without weight decay
     assert _lr_of(optim, model, 'backbone.layers.0.ln1.weight')[1] == 0
     assert _lr_of(optim, model, 'backbone.layers.0.attn.qkv.bias')[1] == 0
@@ -145,16 +149,20 @@ def test_mae_pretraining(path, fast_linear_init_if_large):
     cfg = _load(path, 'mmpretrain')
     model_cfg = cfg.model
     assert model_cfg.type == 'MAE'
-    assert model_cfg.backbone == dict(type='MAEVisionLLaMA', arch=f'{size}-mae',
-                                      img_size=224, patch_size=16, mask_ratio=0.75)
+    assert model_cfg.backbone == dict(
+        type='MAEVisionLLaMA',
+        arch=f'{size}-mae',
+        img_size=224,
+        patch_size=16,
+        mask_ratio=0.75)
     neck = model_cfg.neck
     assert (neck.type, neck.embed_dim, neck.decoder_embed_dim, neck.decoder_depth,
             neck.decoder_num_heads) == ('MAEPretrainDecoder', WIDTH[size], 512, 8, 16)
     assert model_cfg.head.type == 'MAEPretrainHead' and model_cfg.head.norm_pix
     optim = cfg.optim_wrapper
     assert optim.type == 'AmpOptimWrapper'
-    assert optim.optimizer == dict(type='AdamW', lr=1.5e-4 * 4096 / 256,
-                                   betas=(0.9, 0.95), weight_decay=0.05)
+    assert optim.optimizer == dict(
+        type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05)
     epochs = int(path.stem.split('coslr-')[1].split('e_')[0])
     warmup, cosine = cfg.param_scheduler
     assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
@@ -182,11 +190,20 @@ def test_finetuning(path, fast_linear_init_if_large):
     size = _size(path)
     cfg = _load(path, 'mmpretrain')
     backbone = cfg.model.backbone
-    assert backbone == dict(type='VisionLLaMA', arch=f'{size}-mae', img_size=224,
-                            patch_size=16, with_cls_token=False,
-                            out_type='avg_featmap', final_norm=False,
-                            drop_path_rate={'b': 0.1, 'l': 0.2}[size],
-                            ffn_drop_path=False, init_cfg=None)
+    assert backbone == dict(
+        type='VisionLLaMA',
+        arch=f'{size}-mae',
+        img_size=224,
+        patch_size=16,
+        with_cls_token=False,
+        out_type='avg_featmap',
+        final_norm=False,
+        drop_path_rate={
+            'b': 0.1,
+            'l': 0.2
+        }[size],
+        ffn_drop_path=False,
+        init_cfg=None)
     assert cfg.model.head.in_channels == WIDTH[size]
     # the release's layer decay 0.45 (lama-*-lrd45-* configs)
     rate, lr, epochs = {'b': (0.45, 2e-3, 100), 'l': (0.45, 4e-3, 50)}[size]
@@ -206,14 +223,20 @@ def test_linear_probing(path, fast_linear_init_if_large):
     size = _size(path)
     cfg = _load(path, 'mmpretrain')
     backbone = cfg.model.backbone
-    assert backbone == dict(type='VisionLLaMA', arch=f'{size}-mae', img_size=224,
-                            patch_size=16, frozen_stages=DEPTH[size],
-                            with_cls_token=False, out_type='avg_featmap',
-                            final_norm=False, init_cfg=None)
+    assert backbone == dict(
+        type='VisionLLaMA',
+        arch=f'{size}-mae',
+        img_size=224,
+        patch_size=16,
+        frozen_stages=DEPTH[size],
+        with_cls_token=False,
+        out_type='avg_featmap',
+        final_norm=False,
+        init_cfg=None)
     assert cfg.model.neck == dict(type='ClsBatchNormNeck', input_features=WIDTH[size])
     assert cfg.model.head.in_channels == WIDTH[size]
-    assert cfg.optim_wrapper.optimizer == dict(type='LARS', lr=6.4, weight_decay=0.0,
-                                               momentum=0.9)
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='LARS', lr=6.4, weight_decay=0.0, momentum=0.9)
     assert cfg.train_dataloader.batch_size == 2048 and cfg.train_cfg.max_epochs == 90
 
     model, _ = _build(cfg, 'mmpretrain', size)
@@ -240,23 +263,31 @@ def test_upernet(path, fast_linear_init_if_large):
     backbone = cfg.model.backbone
     out_indices = {'b': [3, 5, 7, 11], 'l': [7, 11, 15, 23]}[size]
     assert backbone == dict(
-        type='VisionLLaMA', arch=f'{size}-mae', img_size=512, patch_size=16,
-        out_indices=out_indices, with_cls_token=False, out_type='featmap',
-        final_norm=False, rope_type='2d', drop_path_rate=0.1, ffn_drop_path=False,
+        type='VisionLLaMA',
+        arch=f'{size}-mae',
+        img_size=512,
+        patch_size=16,
+        out_indices=out_indices,
+        with_cls_token=False,
+        out_type='featmap',
+        final_norm=False,
+        rope_type='2d',
+        drop_path_rate=0.1,
+        ffn_drop_path=False,
         init_cfg=None)
     width = WIDTH[size]
-    assert cfg.model.neck == dict(type='Feature2Pyramid', embed_dim=width,
-                                  rescales=[4, 2, 1, 0.5])
+    assert cfg.model.neck == dict(
+        type='Feature2Pyramid', embed_dim=width, rescales=[4, 2, 1, 0.5])
     assert cfg.model.decode_head.in_channels == [width] * 4
     assert cfg.model.decode_head.num_classes == 150
     assert cfg.model.auxiliary_head.in_channels == width
-    assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512),
-                                      stride=(341, 341))
+    assert cfg.model.test_cfg == dict(
+        mode='slide', crop_size=(512, 512), stride=(341, 341))
     optim = cfg.optim_wrapper
     assert optim.constructor == 'LayerDecayOptimWrapperConstructor'
     assert dict(optim.paramwise_cfg) == dict(layer_decay_rate=0.65, flat_decay_mult=0.0)
-    assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                                   weight_decay=0.05)
+    assert optim.optimizer == dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
     assert cfg.train_cfg.max_iters == 160000
     # the release's L: 1 image per GPU, 2 accumulation steps
     assert cfg.train_dataloader.batch_size == {'b': 2, 'l': 1}[size]
@@ -293,22 +324,27 @@ def test_vitdet_mask_rcnn(path, fast_linear_init_if_large):
     assert backbone.drop_path_rate == {'b': 0.1, 'l': 0.4}[size]
     width = WIDTH[size]
     ln2d = dict(type='mmpretrain.LN2d', requires_grad=True)
-    assert cfg.model.neck == dict(type='SimpleFeaturePyramid', backbone_channel=width,
-                                  in_channels=[width // 4, width // 2, width, width],
-                                  out_channels=256, num_outs=5, norm_cfg=ln2d)
+    assert cfg.model.neck == dict(
+        type='SimpleFeaturePyramid',
+        backbone_channel=width,
+        in_channels=[width // 4, width // 2, width, width],
+        out_channels=256,
+        num_outs=5,
+        norm_cfg=ln2d)
     assert cfg.model.rpn_head.num_convs == 2
     bbox_head = cfg.model.roi_head.bbox_head
     assert (bbox_head.type, bbox_head.norm_cfg) == ('Shared4Conv1FCBBoxHead', ln2d)
     assert cfg.model.roi_head.mask_head.norm_cfg == ln2d
     assert cfg.model.data_preprocessor.batch_augments == [
-        dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)]
+        dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)
+    ]
     rate = {'b': 0.7, 'l': 0.8}[size]
     optim = cfg.optim_wrapper
     assert optim.type == 'AmpOptimWrapper'
     assert optim.constructor == 'LayerDecayOptimWrapperConstructor'
     assert dict(optim.paramwise_cfg) == dict(layer_decay_rate=rate, flat_decay_mult=0.0)
-    assert optim.optimizer == dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                                   weight_decay=0.1)
+    assert optim.optimizer == dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1)
     # the release's schedule: 137250 iterations of 8 x 4 images, 2 accumulation steps,
     # x0.1 at 102937 / 125812 (projects/ViTDet/configs/lsj-36e_coco-instance.py)
     assert cfg.train_cfg.max_iters == 137250

@@ -18,8 +18,7 @@ from mmengine.registry import DefaultScope
 import visionllama_mm  # noqa: F401
 
 CONFIG_DIR = Path('configs/pyramid_visionllama')
-WIDTHS = {'s': [64, 128, 256, 512], 'b': [96, 192, 384, 768],
-          'l': [128, 256, 512, 1024]}
+WIDTHS = {'s': [64, 128, 256, 512], 'b': [96, 192, 384, 768], 'l': [128, 256, 512, 1024]}
 DROP_PATH_CLS = {'s': 0.2, 'b': 0.3, 'l': 0.5}
 
 
@@ -57,12 +56,14 @@ def _load(path, scope):
     assert backbone.type == 'PyramidVisionLLaMA' and backbone.arch == _arch(path)
     assert set(backbone) <= {  # _delete_ dropped every key of the base's backbone
         'type', 'arch', 'out_indices', 'out_type', 'norm_after_stage', 'rope_type',
-        'gsa_key_coords', 'lsa_mask_padding', 'drop_path_rate', 'init_cfg'}
+        'gsa_key_coords', 'lsa_mask_padding', 'drop_path_rate', 'init_cfg'
+    }
     # GSA keys and LSA padding as the released code
     assert (backbone.gsa_key_coords, backbone.lsa_mask_padding) == ('official', False)
     if scope != 'mmpretrain':
         assert backbone.init_cfg == dict(
-            type='Pretrained', prefix='backbone.',
+            type='Pretrained',
+            prefix='backbone.',
             checkpoint=f'work_dirs/pretrained/pyramid-visionllama-{_arch(path)}_in1k.pth')
     cfg.model.backbone.init_cfg = None
     cfg.model.pop('pretrained', None)
@@ -107,9 +108,9 @@ def test_cls_config(path):
     assert _decay(optim, model, 'backbone.layers.2.0.attn.qkv.weight') == 0.05
     if arch != 's':
         return
-    batch = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
-                         for _ in range(2)],
-                 data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
+    batch = dict(
+        inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(2)],
+        data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
     data = model.data_preprocessor(batch, training=True)  # Mixup / CutMix
     losses = model(**data, mode='loss')
     optim.update_params(sum(losses.values()))
@@ -136,8 +137,8 @@ def test_seg_config(path):
         == (True, 'as2d', (0, 1, 2, 3), drop_path)
     assert cfg.model.decode_head.in_channels == WIDTHS[arch]
     assert cfg.model.auxiliary_head.in_channels == WIDTHS[arch][2]
-    assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512),
-                                      stride=(341, 341))
+    assert cfg.model.test_cfg == dict(
+        mode='slide', crop_size=(512, 512), stride=(341, 341))
     assert cfg.train_cfg.max_iters == 160000 and cfg.train_dataloader.batch_size == 2
     model, optim = _build(cfg, 'mmseg', MODELS)
     assert model.backbone.embed_dims == WIDTHS[arch]
@@ -196,20 +197,26 @@ def test_det_config(path):
     assert _decay(optim, model, 'backbone.layers.2.0.attn.qkv.weight') == 0.05
     if arch != 's' or '3x' in path.stem:  # the 3x model is the 1x model
         return
-    meta = dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64),
-                batch_input_shape=(64, 64), scale_factor=(1., 1.), img_id=0)
+    meta = dict(
+        img_shape=(64, 64),
+        ori_shape=(64, 64),
+        pad_shape=(64, 64),
+        batch_input_shape=(64, 64),
+        scale_factor=(1., 1.),
+        img_id=0)
     sample = DetDataSample(metainfo=meta)
     mask = np.zeros((1, 64, 64), dtype=np.uint8)
     mask[0, 16:48, 8:40] = 1
     sample.gt_instances = InstanceData(
-        bboxes=torch.tensor([[8., 16., 40., 48.]]), labels=torch.tensor([3]),
+        bboxes=torch.tensor([[8., 16., 40., 48.]]),
+        labels=torch.tensor([3]),
         masks=BitmapMasks(mask, 64, 64))
     inputs = torch.randn(1, 3, 64, 64)
     model.train()
     losses = model.loss(inputs, [sample])
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(losses)
-    loss = sum(v if torch.is_tensor(v) else sum(v) for k, v in losses.items()
-               if 'loss' in k)
+    loss = sum(
+        v if torch.is_tensor(v) else sum(v) for k, v in losses.items() if 'loss' in k)
     optim.update_params(loss)
     assert torch.isfinite(loss)
     model.eval()

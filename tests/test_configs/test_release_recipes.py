@@ -93,8 +93,8 @@ def test_plain_800e_pretraining(name, size, lr, drop_path):
 def test_plain_20e_finetuning(size, erasing, drop_path):
     cfg = _load(VL / f'visionllama-{size}-p16_8xb64-adamw-20e_in1k.py')
     assert cfg.model.backbone.drop_path_rate == drop_path
-    assert cfg.model.head.loss == dict(type='LabelSmoothLoss', label_smooth_val=0.1,
-                                       mode='original')
+    assert cfg.model.head.loss == dict(
+        type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')
     optim = cfg.optim_wrapper.optimizer
     assert (optim.type, optim.lr, optim.weight_decay) == ('AdamW', 1e-5, 0.1)
     warmup, constant = cfg.param_scheduler
@@ -150,8 +150,8 @@ def test_pyramid_upernet(size, drop_path):
     backbone = cfg.model.backbone
     assert (backbone.drop_path_rate, backbone.rope_type, backbone.gsa_key_coords,
             backbone.lsa_mask_padding) == (drop_path, 'as2d', 'official', False)
-    assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512),
-                                      stride=(341, 341))
+    assert cfg.model.test_cfg == dict(
+        mode='slide', crop_size=(512, 512), stride=(341, 341))
     optim = cfg.optim_wrapper
     assert (optim.optimizer.lr, optim.optimizer.weight_decay) == (6e-5, 0.01)
     assert set(optim.paramwise_cfg.custom_keys) == {'pos_block', 'norm', '.ln1', '.ln2'}
@@ -231,8 +231,8 @@ def test_mae_upernet(size, batch, accum):
     assert 'rope_anchor' not in backbone
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.65
     assert cfg.optim_wrapper.optimizer.lr == 1e-4
-    assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512),
-                                      stride=(341, 341))
+    assert cfg.model.test_cfg == dict(
+        mode='slide', crop_size=(512, 512), stride=(341, 341))
     assert cfg.train_dataloader.batch_size == batch
     assert cfg.optim_wrapper.get('accumulative_counts', 1) == accum
 
@@ -260,24 +260,30 @@ def test_mae_vitdet_b():
 
 # -------------------------------------------------------------------- siblings
 SIBLINGS = [
-    *[(PYR / f'pyramid-visionllama-{s}_8xb128-300e_in1k_mean-gsa-keys.py',
-       {'model.backbone.gsa_key_coords': 'mean', 'model.backbone.lsa_mask_padding': True})
-      for s in ('small', 'base', 'large')],
+    *[(PYR / f'pyramid-visionllama-{s}_8xb128-300e_in1k_mean-gsa-keys.py', {
+        'model.backbone.gsa_key_coords': 'mean',
+        'model.backbone.lsa_mask_padding': True
+    }) for s in ('small', 'base', 'large')],
     *[(PYR / f'pyramid-visionllama-{s}_uperhead_8xb2-160k_ade20k-512x512'
-       '_mean-gsa-keys_whole-inference.py',
-       {'model.backbone.gsa_key_coords': 'mean', 'model.backbone.lsa_mask_padding': True,
-        'model.test_cfg.mode': 'whole', 'model.test_cfg.crop_size.0': None,
-        'model.test_cfg.crop_size.1': None, 'model.test_cfg.stride.0': None,
-        'model.test_cfg.stride.1': None})
-      for s in ('small', 'base', 'large')],
-    *[(path, {'model.backbone.gsa_key_coords': 'mean',
-              'model.backbone.lsa_mask_padding': True})
-      for path in sorted(PYR.glob('mask-rcnn_*_mean-gsa-keys.py'))],
+       '_mean-gsa-keys_whole-inference.py', {
+           'model.backbone.gsa_key_coords': 'mean',
+           'model.backbone.lsa_mask_padding': True,
+           'model.test_cfg.mode': 'whole',
+           'model.test_cfg.crop_size.0': None,
+           'model.test_cfg.crop_size.1': None,
+           'model.test_cfg.stride.0': None,
+           'model.test_cfg.stride.1': None
+       }) for s in ('small', 'base', 'large')],
+    *[(path, {
+        'model.backbone.gsa_key_coords': 'mean',
+        'model.backbone.lsa_mask_padding': True
+    }) for path in sorted(PYR.glob('mask-rcnn_*_mean-gsa-keys.py'))],
     *[(MAE / 'upernet' / f'visionllama-{s}-mae_upernet_8xb2-amp-160k_ade20k-512x512'
-       '_as2drope.py',
-       {'model.backbone.rope_type': 'as2d', 'model.backbone.rope_anchor.0': 14,
-        'model.backbone.rope_anchor.1': 14})
-      for s in ('base', 'large')],
+       '_as2drope.py', {
+           'model.backbone.rope_type': 'as2d',
+           'model.backbone.rope_anchor.0': 14,
+           'model.backbone.rope_anchor.1': 14
+       }) for s in ('base', 'large')],
 ]
 
 
@@ -290,8 +296,10 @@ def test_every_sibling_is_listed():
 def test_sibling_differs_from_its_release_only_where_it_says(path, changes):
     sibling = _flat(_load(path).to_dict())
     release = _flat(_load(path.parent / _release_name(path)).to_dict())
-    differing = {key for key in sibling.keys() | release.keys()
-                 if sibling.get(key) != release.get(key)}
+    differing = {
+        key
+        for key in sibling.keys() | release.keys() if sibling.get(key) != release.get(key)
+    }
     assert differing == set(changes)
     assert {key: sibling.get(key) for key in changes} == changes
 

@@ -31,9 +31,9 @@ def test_config_builds_and_trains_one_step(path):
     size = cfg.model.backbone.img_size
     assert model.backbone.patch_resolution == (size // 16, size // 16)
     # any input size works with RoPE; the data preprocessor applies Mixup/CutMix
-    batch = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
-                         for _ in range(2)],
-                 data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
+    batch = dict(
+        inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(2)],
+        data_samples=[DataSample().set_gt_label(i) for i in (3, 7)])
     data = model.data_preprocessor(batch, training=True)
     losses = model(**data, mode='loss')
     optim.update_params(sum(losses.values()))

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from mm_samples import det_samples, seg_samples
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from mm_samples import det_samples, seg_samples
 from visionllama_mm.apis import convert_syncbn_for_cpu
 from visionllama_mm.engine.optimizers import FactoredAdamW
 
@@ -33,9 +33,10 @@ TINY = dict(embed_dims=32, num_layers=4, num_heads=4, feedforward_channels=64)
 
 
 def test_all_configs_covered():
-    assert sorted(CONFIG_DIR.glob('*.py')) == sorted(
-        [FT, LINEAR, FEWSHOT, ATTENTIVE, UPERNET, VITDET,
-         CONFIG_DIR / 'vit-g-p14_fsdp_8xb32-bf16_in1k.py'])  # test_fsdp_configs.py
+    assert sorted(CONFIG_DIR.glob('*.py')) == sorted([
+        FT, LINEAR, FEWSHOT, ATTENTIVE, UPERNET, VITDET,
+        CONFIG_DIR / 'vit-g-p14_fsdp_8xb32-bf16_in1k.py'
+    ])  # test_fsdp_configs.py
 
 
 def _load(path: Path, scope: str) -> Config:
@@ -45,8 +46,8 @@ def _load(path: Path, scope: str) -> Config:
     backbone = cfg.model.backbone
     assert (backbone.type, backbone.arch, backbone.patch_size, backbone.img_size) == \
         ('ViTG', 'G', 14, 224)
-    assert backbone.init_cfg == dict(type='Pretrained', checkpoint=CHECKPOINT,
-                                     prefix='backbone.')
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=CHECKPOINT, prefix='backbone.')
     return cfg
 
 
@@ -58,8 +59,8 @@ def _full_size_params(backbone_cfg) -> int:
 
 
 def _tiny(cfg: Config, **overrides) -> None:
-    cfg.model.backbone.update(arch=TINY, img_size=28, init_cfg=None, with_cp=False,
-                              **overrides)
+    cfg.model.backbone.update(
+        arch=TINY, img_size=28, init_cfg=None, with_cp=False, **overrides)
 
 
 def _build(cfg: Config, scope: str):
@@ -88,11 +89,16 @@ def _cls_step(model, optim, size=28):
     losses = model.loss(torch.randn(2, 3, size, size), _cls_samples(2))
     loss, _ = model.parse_losses(losses)
     assert torch.isfinite(loss)
-    trainable = {n: p.detach().clone() for n, p in model.named_parameters()
-                 if p.requires_grad}
+    trainable = {
+        n: p.detach().clone()
+        for n, p in model.named_parameters() if p.requires_grad
+    }
     optim.update_params(loss)
-    changed = {n for n, p in model.named_parameters()
-               if n in trainable and not torch.equal(p, trainable[n])}
+    changed = {
+        n
+        for n, p in model.named_parameters()
+        if n in trainable and not torch.equal(p, trainable[n])
+    }
     return set(trainable), changed
 
 
@@ -154,8 +160,6 @@ def test_attentive_probe_config():
     assert 'head.pool.latent' in changed and 'head.fc.weight' in changed
 
 
-
-
 def _train_step(model, optim, data):
     before = model.backbone.layers[0].attn.qkv.weight.detach().clone()
     model.train()
@@ -171,8 +175,8 @@ def test_upernet_config_trains_one_iteration():
     backbone = cfg.model.backbone
     assert (list(backbone.out_indices), backbone.out_type, backbone.featmap_stride) == \
         ([11, 23, 35, 47], 'featmap', 16)
-    assert cfg.model.neck == dict(type='Feature2Pyramid', embed_dim=1664,
-                                  rescales=[4, 2, 1, 0.5])
+    assert cfg.model.neck == dict(
+        type='Feature2Pyramid', embed_dim=1664, rescales=[4, 2, 1, 0.5])
     assert cfg.model.decode_head.in_channels == [1664] * 4
     assert cfg.optim_wrapper.constructor == 'LayerDecayOptimWrapperConstructor'
     _tiny(cfg, out_indices=[0, 1, 2, 3])
@@ -182,13 +186,10 @@ def test_upernet_config_trains_one_iteration():
     cfg.model.data_preprocessor.size = (64, 64)
     model, optim = _build(cfg, 'mmseg')
     images = [torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8) for _ in range(2)]
-    log_vars = _train_step(model, optim, dict(inputs=images,
-                                              data_samples=seg_samples(2)))
+    log_vars = _train_step(model, optim, dict(inputs=images, data_samples=seg_samples(2)))
     assert {'decode.loss_ce', 'aux.loss_ce'} <= set(log_vars)
     feats = model.extract_feat(torch.randn(1, 3, 64, 64))
     assert [f.shape[-1] for f in feats] == [16, 8, 4, 2]  # strides 4/8/16/32
-
-
 
 
 def test_vitdet_config_trains_one_iteration():
@@ -206,11 +207,11 @@ def test_vitdet_config_trains_one_iteration():
     _tiny(cfg, out_indices=(-1, ))
     cfg.model.neck.update(backbone_channel=32, in_channels=[8, 16, 32, 32])
     cfg.model.data_preprocessor.batch_augments = [
-        dict(type='BatchFixedSizePad', size=(64, 64), pad_mask=True)]
+        dict(type='BatchFixedSizePad', size=(64, 64), pad_mask=True)
+    ]
     model, optim = _build(cfg, 'mmdet')
     image = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
-    log_vars = _train_step(model, optim, dict(inputs=[image],
-                                              data_samples=det_samples()))
+    log_vars = _train_step(model, optim, dict(inputs=[image], data_samples=det_samples()))
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox', 'loss_mask'} <= set(log_vars)
     feats = model.extract_feat(torch.randn(1, 3, 64, 64))
     assert [f.shape[-1] for f in feats] == [16, 8, 4, 2, 1]  # strides 4..64
@@ -225,12 +226,18 @@ def test_demo_config_runs_through_the_runner(tmp_path):
     cfg.work_dir = str(tmp_path)
     cfg.train_dataloader.batch_size = 8
     cfg.train_cfg = dict(by_epoch=False, max_iters=3, val_interval=3)
-    cfg.param_scheduler = [dict(type='RsqrtLR', warmup_steps=1, cooldown_steps=1,
-                                timescale=1, end=3, by_epoch=False)]
+    cfg.param_scheduler = [
+        dict(
+            type='RsqrtLR',
+            warmup_steps=1,
+            cooldown_steps=1,
+            timescale=1,
+            end=3,
+            by_epoch=False)
+    ]
     cfg.val_dataloader.batch_size = 100
     cfg.val_dataloader.dataset.indices = 100
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     runner = Runner.from_cfg(cfg)
     runner.train()

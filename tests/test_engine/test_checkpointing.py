@@ -22,15 +22,31 @@ def runner_like(tmp_path):
         buffer.update(0.5 * i, count=2)
     rs = np.random.RandomState(3)
     return {
-        'meta': {'epoch': 2, 'seed': 7, 'dataset_meta': {'classes': ('a', 'b')},
-                 'cfg': 'model = dict()', 'best': np.float64(0.25)},
+        'meta': {
+            'epoch': 2,
+            'seed': 7,
+            'dataset_meta': {
+                'classes': ('a', 'b')
+            },
+            'cfg': 'model = dict()',
+            'best': np.float64(0.25)
+        },
         'state_dict': OrderedDict(w=torch.arange(4.)),
-        'message_hub': {'log_scalars': OrderedDict(loss=buffer),
-                        'runtime_info': OrderedDict(iter=3, keep_ckpt_ids=[1, 2],
-                                                    cfg=ConfigDict(a=1),
-                                                    score=np.int64(4)),
-                        'resumed_keys': {'loss': True, 'iter': True}},
-        'rng_state': {'numpy': rs.get_state(), 'names': np.array(['x', 'yz'])},
+        'message_hub': {
+            'log_scalars':
+            OrderedDict(loss=buffer),
+            'runtime_info':
+            OrderedDict(
+                iter=3, keep_ckpt_ids=[1, 2], cfg=ConfigDict(a=1), score=np.int64(4)),
+            'resumed_keys': {
+                'loss': True,
+                'iter': True
+            }
+        },
+        'rng_state': {
+            'numpy': rs.get_state(),
+            'names': np.array(['x', 'yz'])
+        },
     }
 
 
@@ -44,7 +60,8 @@ def test_encoding_loads_weights_only_and_round_trips(tmp_path):
 
     buffer = decoded['message_hub']['log_scalars']['loss']
     assert isinstance(buffer, HistoryBuffer)
-    for got, want in zip(buffer.data, original['message_hub']['log_scalars']['loss'].data):
+    for got, want in zip(buffer.data,
+                         original['message_hub']['log_scalars']['loss'].data):
         assert got.dtype == want.dtype and np.array_equal(got, want)
     info = decoded['message_hub']['runtime_info']
     assert info['score'] == 4 and isinstance(info['score'], np.int64)
@@ -61,27 +78,42 @@ def test_encoding_loads_weights_only_and_round_trips(tmp_path):
 
 
 def test_unsupported_object_is_an_error_naming_the_entry():
-    with pytest.raises(TypeError, match=r"checkpoint\['param_schedulers'\]\[0\]"
-                       r"\['fn'\] is a builtins.function"):
+    with pytest.raises(
+            TypeError,
+            match=r"checkpoint\['param_schedulers'\]\[0\]"
+            r"\['fn'\] is a builtins.function"):
         to_weights_only({'param_schedulers': [{'fn': lambda x: x}]}, 'checkpoint')
 
 
 def test_mmengine_pickled_checkpoint_is_refused_with_the_conversion(tmp_path):
     path = tmp_path / 'epoch_1.pth'
-    torch.save({'state_dict': {'w': torch.ones(2)},
-                'message_hub': {'log_scalars': {'loss': HistoryBuffer()}}}, path)
-    with pytest.raises(CheckpointLoadError,
-                       match=f'{path} holds pickled.*convert_pickled_checkpoint.py'):
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'message_hub': {
+                'log_scalars': {
+                    'loss': HistoryBuffer()
+                }
+            }
+        }, path)
+    with pytest.raises(
+            CheckpointLoadError,
+            match=f'{path} holds pickled.*convert_pickled_checkpoint.py'):
         load_checkpoint_file(str(path))
 
     out = tmp_path / 'converted.pth'
     tool = 'tools/model_converters/convert_pickled_checkpoint.py'
-    refused = subprocess.run([sys.executable, tool, str(path), str(out)],
-                             capture_output=True, text=True)
+    refused = subprocess.run(
+        [sys.executable, tool, str(path), str(out)], capture_output=True, text=True)
     assert refused.returncode != 0 and '--trust-pickled-file' in refused.stderr
     assert not out.exists()
-    done = subprocess.run([sys.executable, tool, str(path), str(out),
-                           '--trust-pickled-file'], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, tool,
+         str(path), str(out), '--trust-pickled-file'],
+        capture_output=True,
+        text=True)
     assert done.returncode == 0, done.stderr
     converted = from_weights_only(torch.load(out, weights_only=True))
     assert isinstance(converted['message_hub']['log_scalars']['loss'], HistoryBuffer)
@@ -121,19 +153,29 @@ class Payload:
 def test_no_loading_path_of_ours_executes_a_pickle_payload(tmp_path):
     marker = tmp_path / 'PWNED'
     evil = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {'backbone.w': torch.ones(1)}, 'meta': Payload(marker)},
-               evil)
+    torch.save({
+        'state_dict': {
+            'backbone.w': torch.ones(1)
+        },
+        'meta': Payload(marker)
+    }, evil)
     from visionllama_mm.models import VisionLLaMA
 
     with pytest.raises(CheckpointLoadError):
         load_checkpoint_file(str(evil))
-    backbone = VisionLLaMA(arch=dict(embed_dims=16, num_layers=1, num_heads=2,
-                                     feedforward_channels=32), img_size=8, patch_size=4,
-                           init_cfg=dict(type='Pretrained', checkpoint=str(evil)))
+    backbone = VisionLLaMA(
+        arch=dict(embed_dims=16, num_layers=1, num_heads=2, feedforward_channels=32),
+        img_size=8,
+        patch_size=4,
+        init_cfg=dict(type='Pretrained', checkpoint=str(evil)))
     with pytest.raises(CheckpointLoadError):
         backbone.init_weights()
-    publish = subprocess.run([sys.executable, 'tools/model_converters/publish_model.py',
-                              str(evil), str(tmp_path / 'out.pth')],
-                             capture_output=True, text=True)
+    publish = subprocess.run([
+        sys.executable, 'tools/model_converters/publish_model.py',
+        str(evil),
+        str(tmp_path / 'out.pth')
+    ],
+                             capture_output=True,
+                             text=True)
     assert publish.returncode != 0 and 'holds pickled' in publish.stderr
     assert not marker.exists()

@@ -14,8 +14,16 @@ from visionllama_mm.models import ViTG
 HP = dict(lr=1e-2, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
 
 
-def reference_step(param, grad, state, lr, betas, eps, weight_decay,
-                   min_dim_size_to_factor=32, clip_threshold=None, eps2=1e-30):
+def reference_step(param,
+                   grad,
+                   state,
+                   lr,
+                   betas,
+                   eps,
+                   weight_decay,
+                   min_dim_size_to_factor=32,
+                   clip_threshold=None,
+                   eps2=1e-30):
     """Float64 factored AdamW written from the formulas (one step, in place)."""
     beta1, beta2 = betas
     state['t'] = t = state.get('t', 0) + 1
@@ -27,11 +35,11 @@ def reference_step(param, grad, state, lr, betas, eps, weight_decay,
         v = state['v']
     else:
         small, large = dims
-        sq = grad ** 2 + eps2
+        sq = grad**2 + eps2
         state['r'] = beta2 * state.get('r', 0.) + (1 - beta2) * sq.mean(large, True)
         state['c'] = beta2 * state.get('c', 0.) + (1 - beta2) * sq.mean(small, True)
         v = state['r'] * state['c'] / state['r'].mean(small, True)
-    update = (state['m'] / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
+    update = (state['m'] / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
     if clip_threshold is not None:
         rms = update.pow(2).mean().sqrt()
         update = update / max(1., float(rms) / clip_threshold)
@@ -46,14 +54,23 @@ def _run(momentum_dtype, clip=None, min_dim=32, steps=3):
     params = [torch.nn.Parameter(torch.randn(s)) for s in SHAPES]
     refs = [p.detach().double().clone() for p in params]
     states = [{} for _ in params]
-    opt = FactoredAdamW(params, momentum_dtype=momentum_dtype, clip_threshold=clip,
-                        min_dim_size_to_factor=min_dim, **HP)
+    opt = FactoredAdamW(
+        params,
+        momentum_dtype=momentum_dtype,
+        clip_threshold=clip,
+        min_dim_size_to_factor=min_dim,
+        **HP)
     for _ in range(steps):
         grads = [torch.randn(s) * (1 + torch.rand(s[-1])) for s in SHAPES]
         for p, g, r, s in zip(params, grads, refs, states):
             p.grad = g.clone()
-            reference_step(r, g.double(), s, min_dim_size_to_factor=min_dim,
-                           clip_threshold=clip, **HP)
+            reference_step(
+                r,
+                g.double(),
+                s,
+                min_dim_size_to_factor=min_dim,
+                clip_threshold=clip,
+                **HP)
         opt.step()
     return params, refs, opt
 
@@ -92,8 +109,10 @@ def test_factored_dims():
 
 
 def _vit():
-    return ViTG(dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=256),
-                img_size=32, patch_size=4)
+    return ViTG(
+        dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=256),
+        img_size=32,
+        patch_size=4)
 
 
 def _state_bytes(optimizer):
@@ -105,8 +124,10 @@ def test_state_is_at_most_30_percent_of_adamw_on_a_vit():
     torch.manual_seed(0)
     model = _vit()
     models = [model, copy.deepcopy(model)]
-    opts = [torch.optim.AdamW(models[0].parameters(), lr=1e-3),
-            FactoredAdamW(models[1].parameters(), lr=1e-3)]
+    opts = [
+        torch.optim.AdamW(models[0].parameters(), lr=1e-3),
+        FactoredAdamW(models[1].parameters(), lr=1e-3)
+    ]
     images = torch.randn(2, 3, 32, 32)
     for m, opt in zip(models, opts):
         m(images)[0].square().mean().backward()
@@ -139,9 +160,11 @@ def test_state_dict_round_trip_keeps_bf16_momentum():
 def test_builds_from_config_in_every_scope():
     for scope in ('mmpretrain', 'mmseg', 'mmdet'):
         with DefaultScope.overwrite_default_scope(scope):
-            wrapper = build_optim_wrapper(torch.nn.Linear(4, 4), dict(
-                optimizer=dict(type='FactoredAdamW', lr=1e-3,
-                               momentum_dtype='bfloat16')))
+            wrapper = build_optim_wrapper(
+                torch.nn.Linear(4, 4),
+                dict(
+                    optimizer=dict(
+                        type='FactoredAdamW', lr=1e-3, momentum_dtype='bfloat16')))
         assert isinstance(wrapper.optimizer, FactoredAdamW)
         assert wrapper.optimizer.defaults['momentum_dtype'] is torch.bfloat16
 

@@ -22,8 +22,7 @@ def closed_form(t, total, warmup, cooldown, timescale):
 
 
 def _optimizer():
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=BASE_LR,
-                           momentum=0.9)
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=BASE_LR, momentum=0.9)
 
 
 def _lrs(scheduler, optimizer, steps):
@@ -38,8 +37,14 @@ def _lrs(scheduler, optimizer, steps):
 def test_values_match_the_closed_form():
     warmup, cooldown, timescale, total = 10, 20, 20, 100
     optimizer = _optimizer()
-    scheduler = RsqrtLR(optimizer, warmup_steps=warmup, cooldown_steps=cooldown,
-                        timescale=timescale, begin=0, end=total, by_epoch=False)
+    scheduler = RsqrtLR(
+        optimizer,
+        warmup_steps=warmup,
+        cooldown_steps=cooldown,
+        timescale=timescale,
+        begin=0,
+        end=total,
+        by_epoch=False)
     lrs = _lrs(scheduler, optimizer, total + 1)
     assert lrs[0] == 0.0
     assert lrs[warmup] == pytest.approx(BASE_LR)  # warmup end: the peak
@@ -70,8 +75,14 @@ def test_epoch_config_converts_to_iterations():
     optimizer = _optimizer()
     epoch_length = 10
     scheduler = RsqrtLR.build_iter_from_epoch(
-        optimizer, warmup_steps=1, cooldown_steps=2, timescale=3, begin=0, end=10,
-        by_epoch=True, epoch_length=epoch_length)
+        optimizer,
+        warmup_steps=1,
+        cooldown_steps=2,
+        timescale=3,
+        begin=0,
+        end=10,
+        by_epoch=True,
+        epoch_length=epoch_length)
     assert (scheduler.by_epoch, scheduler.end, scheduler.warmup_steps,
             scheduler.cooldown_steps, scheduler.timescale) == (False, 100, 10, 20, 30)
     lrs = _lrs(scheduler, optimizer, 101)
@@ -80,10 +91,11 @@ def test_epoch_config_converts_to_iterations():
 
 
 def test_momentum_variant_drives_adam_beta1():
-    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1.0,
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))],
+                                  lr=1.0,
                                   betas=(0.9, 0.999))
-    scheduler = RsqrtMomentum(optimizer, warmup_steps=4, timescale=1, end=20,
-                              by_epoch=False)
+    scheduler = RsqrtMomentum(
+        optimizer, warmup_steps=4, timescale=1, end=20, by_epoch=False)
     for _ in range(2):
         optimizer.step()
         scheduler.step()
@@ -93,9 +105,13 @@ def test_momentum_variant_drives_adam_beta1():
 def test_registered_and_built_from_a_config():
     optimizer = _optimizer()
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        scheduler = PARAM_SCHEDULERS.build(dict(
-            type='RsqrtLR', optimizer=optimizer, warmup_steps=2, end=10,
-            by_epoch=False))
+        scheduler = PARAM_SCHEDULERS.build(
+            dict(
+                type='RsqrtLR',
+                optimizer=optimizer,
+                warmup_steps=2,
+                end=10,
+                by_epoch=False))
     assert isinstance(scheduler, RsqrtLR)
 
 

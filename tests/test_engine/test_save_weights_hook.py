@@ -14,6 +14,7 @@ from visionllama_mm.engine import SaveWeightsHook
 
 
 class ToyModel(BaseModel):
+
     def __init__(self):
         super().__init__()
         self.backbone = torch.nn.Linear(2, 3)
@@ -28,25 +29,31 @@ class ToyModel(BaseModel):
 
 
 class ToyData(Dataset):
+
     def __len__(self):
         return 8
 
     def __getitem__(self, index):
-        return dict(inputs=torch.full((2, ), float(index)),
-                    data_samples=torch.ones(1))
+        return dict(inputs=torch.full((2, ), float(index)), data_samples=torch.ones(1))
 
 
 def _runner(tmp_path, hook, **train_cfg):
     return Runner(
-        model=ToyModel(), work_dir=str(tmp_path),
-        train_dataloader=dict(dataset=ToyData(), batch_size=4, num_workers=0,
-                              sampler=dict(type='DefaultSampler', shuffle=False),
-                              collate_fn=dict(type='default_collate')),
+        model=ToyModel(),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=ToyData(),
+            batch_size=4,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=3, **train_cfg),
         default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1)),
-        custom_hooks=[hook], log_level='WARNING',
-        experiment_name=f'toy_{os.getpid()}_{id(hook)}', default_scope='mmpretrain')
+        custom_hooks=[hook],
+        log_level='WARNING',
+        experiment_name=f'toy_{os.getpid()}_{id(hook)}',
+        default_scope='mmpretrain')
 
 
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg', 'mmdet'])
@@ -89,11 +96,13 @@ def test_interval_by_epoch_and_by_iter(tmp_path, monkeypatch):
     _runner(tmp_path / 'epoch', dict(type='SaveWeightsHook', interval=2)).train()
     assert saved == [(2, 4), (3, 6)]  # epoch 2, then after training
     saved.clear()
-    _runner(tmp_path / 'iter', dict(type='SaveWeightsHook', interval=4, by_epoch=False,
-                                    filename='sub/w.pth')).train()
+    _runner(
+        tmp_path / 'iter',
+        dict(type='SaveWeightsHook', interval=4, by_epoch=False,
+             filename='sub/w.pth')).train()
     assert saved == [(1, 4), (3, 6)]  # iteration 4 (in epoch 2), then after training
-    assert torch.load(tmp_path / 'iter' / 'sub' / 'w.pth',
-                      weights_only=True)['meta']['iter'] == 6
+    assert torch.load(
+        tmp_path / 'iter' / 'sub' / 'w.pth', weights_only=True)['meta']['iter'] == 6
 
 
 def test_unwraps_model_wrappers(tmp_path):

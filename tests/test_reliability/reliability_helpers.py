@@ -57,9 +57,12 @@ class KillDuringSaveHook(Hook):
 
 
 def env():
-    return dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1',
-                PYTHONPATH=os.pathsep.join(
-                    [str(HERE), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
+    return dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONUNBUFFERED='1',
+        PYTHONPATH=os.pathsep.join([str(HERE),
+                                    os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
 
 
 def upstream_tool(package, script):
@@ -102,8 +105,8 @@ def run_until_marker_then_kill(cmd, log_path, timeout=300):
                 proc.send_signal(signal.SIGKILL)
                 break
             if proc.poll() is not None:
-                raise AssertionError('the run ended before the kill point:\n'
-                                     + text[-3000:])
+                raise AssertionError('the run ended before the kill point:\n' +
+                                     text[-3000:])
             time.sleep(0.1)
         else:
             raise AssertionError('no kill point within the timeout')
@@ -128,8 +131,10 @@ def logged_train_scalars(work_dir):
             record = json.loads(line)
             if not any(k.startswith('loss') for k in record):
                 continue
-            steps[record['step']] = {k: v for k, v in record.items()
-                                     if k not in TIME_KEYS}
+            steps[record['step']] = {
+                k: v
+                for k, v in record.items() if k not in TIME_KEYS
+            }
     return steps
 
 

@@ -15,22 +15,36 @@ from visionllama_mm.datasets import (DataError, check_annotation_file,
 
 DET = 'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'
 IMAGE = dict(id=1, file_name='000000000001.jpg', width=128, height=96)
-CATEGORIES = [dict(id=1, name='circle'), dict(id=2, name='square'),
-              dict(id=3, name='triangle')]
+CATEGORIES = [
+    dict(id=1, name='circle'),
+    dict(id=2, name='square'),
+    dict(id=3, name='triangle')
+]
 SQUARE = [20., 20., 60., 20., 60., 60., 20., 60.]
 
 
-def annotation(ann_id, segmentation=None, bbox=(20., 20., 40., 40.), category=1,
+def annotation(ann_id,
+               segmentation=None,
+               bbox=(20., 20., 40., 40.),
+               category=1,
                area=1600.):
-    return dict(id=ann_id, image_id=1, category_id=category, iscrowd=0, area=area,
-                bbox=list(bbox), segmentation=[SQUARE] if segmentation is None
-                else segmentation)
+    return dict(
+        id=ann_id,
+        image_id=1,
+        category_id=category,
+        iscrowd=0,
+        area=area,
+        bbox=list(bbox),
+        segmentation=[SQUARE] if segmentation is None else segmentation)
 
 
 def write_coco(path, annotations, images=(IMAGE, ), categories=CATEGORIES):
     # json writes NaN / Infinity literals, which json (and pycocotools) read back
-    path.write_text(json.dumps(dict(images=list(images), annotations=annotations,
-                                    categories=list(categories))))
+    path.write_text(
+        json.dumps(
+            dict(
+                images=list(images), annotations=annotations,
+                categories=list(categories))))
     return str(path)
 
 
@@ -38,15 +52,18 @@ def write_coco(path, annotations, images=(IMAGE, ), categories=CATEGORIES):
     ([20., 20., math.nan, 20., 60., 60.], 'polygon coordinate is NaN or inf'),
     ([20., 20., math.inf, 20., 60., 60.], 'polygon coordinate is NaN or inf'),
     ([20., 20., 1e9, 20., 60., 60.], 'polygon outside the image by more than '
-                                     'margin=0.5'),
+     'margin=0.5'),
     ([20., 20., 60., 20., 60.], 'polygon has an odd number of values'),
     ([20., 20., 'x', 20., 60., 60.], 'polygon is not a flat list of numbers'),
 ])
 def test_polygons_that_would_take_the_host_down(tmp_path, polygon, reason):
-    path = write_coco(tmp_path / 'instances.json',
-                      [annotation(1), annotation(7, [polygon]), annotation(8)])
-    with pytest.raises(DataError, match=(
-            f'COCO annotation file {path}: {reason}: ' + r'ids \[7\] \(1\)')):
+    path = write_coco(
+        tmp_path / 'instances.json',
+        [annotation(1), annotation(7, [polygon]),
+         annotation(8)])
+    with pytest.raises(
+            DataError,
+            match=(f'COCO annotation file {path}: {reason}: ' + r'ids \[7\] \(1\)')):
         check_coco_annotations(path)
 
 
@@ -64,14 +81,17 @@ def test_undeclared_images_and_categories(tmp_path):
     orphan = dict(annotation(4), image_id=99)
     unknown = annotation(5, category=42)
     path = write_coco(tmp_path / 'instances.json', [annotation(1), orphan, unknown])
-    with pytest.raises(DataError, match=(
-            r"image_id not among the file's valid images: ids \[4\] \(1\); "
-            r"category_id not declared in 'categories': ids \[5\] \(1\)")):
+    with pytest.raises(
+            DataError,
+            match=(r"image_id not among the file's valid images: ids \[4\] \(1\); "
+                   r"category_id not declared in 'categories': ids \[5\] \(1\)")):
         check_coco_annotations(path)
     bad_image = dict(IMAGE, width=0)
     path = write_coco(tmp_path / 'sizes.json', [annotation(1)], images=[bad_image])
-    with pytest.raises(DataError, match=r'image without a positive width / height '
-                                        r'\(image ids\): ids \[1\]'):
+    with pytest.raises(
+            DataError,
+            match=r'image without a positive width / height '
+            r'\(image ids\): ids \[1\]'):
         check_coco_annotations(path)
 
 
@@ -79,8 +99,12 @@ def test_degenerate_instances_are_skipped_with_a_warning(tmp_path):
     """mmdet drops boxes under 1 px and ignores instances whose polygons all have
     fewer than 3 points; they used to train with no loss and no word. They are
     reported, by id; annotations of categories outside the classes too."""
-    anns = [annotation(1), annotation(2, [[20., 20., 40., 40.]]),
-            annotation(3, bbox=(20., 20., 0., 40.), area=0.), annotation(4, category=3)]
+    anns = [
+        annotation(1),
+        annotation(2, [[20., 20., 40., 40.]]),
+        annotation(3, bbox=(20., 20., 0., 40.), area=0.),
+        annotation(4, category=3)
+    ]
     path = write_coco(tmp_path / 'instances.json', anns)
     warnings = check_coco_annotations(path, classes=('circle', 'square'))
     text = '\n'.join(warnings)
@@ -91,15 +115,15 @@ def test_degenerate_instances_are_skipped_with_a_warning(tmp_path):
            'ids [3] (1)' in text
     assert "1 annotations of categories ['triangle'] are not in the dataset classes " \
            "['circle', 'square'] and are dropped" in text
-    assert check_coco_annotations(write_coco(tmp_path / 'ok.json', [annotation(1)]),
-                                  classes=('circle', )) == []
+    assert check_coco_annotations(
+        write_coco(tmp_path / 'ok.json', [annotation(1)]), classes=('circle', )) == []
 
 
 @pytest.mark.parametrize('content,match', [
     ('', r'annotation file .*empty.json is empty \(0 bytes\)'),
     ('{"images": [', 'is not valid JSON'),
     ('{}', r"has no images or no categories: it needs non-empty 'images' and "
-           r"'categories' lists .*got \[\]"),
+     r"'categories' lists .*got \[\]"),
     ('{"images": [], "annotations": [], "categories": []}', 'has no images'),
 ])
 def test_empty_or_broken_files_before_the_dataset_is_built(tmp_path, content, match):
@@ -127,8 +151,10 @@ def test_a_real_run_stops_before_the_first_batch(tmp_path):
     cfg.train_dataloader.dataset.data_prefix = dict(img='train2017/')
     cfg.custom_hooks = [dict(type='DataCheckHook')]
     runner = Runner.from_cfg(cfg)
-    with pytest.raises(DataError, match=(
-            f'COCO annotation file {ann_file}: polygon outside the image by more than '
-            f'margin=0.5: ids \\[{bad_id}\\]')):
+    with pytest.raises(
+            DataError,
+            match=(f'COCO annotation file {ann_file}: polygon outside the image by more '
+                   'than '
+                   f'margin=0.5: ids \\[{bad_id}\\]')):
         runner.train()
     assert runner.iter == 0

@@ -29,26 +29,36 @@ def cls_dataset(root, lines):
         shutil.copy(f'data/demo/imagenet/train/{cls}/{name}', root / cls / name)
     (root / 'ann.txt').write_text(''.join(f'{line}\n' for line in lines))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return DATASETS.build(dict(type='CustomDataset', data_root=str(root),
-                                   ann_file='ann.txt', classes=CLASSES, pipeline=[]))
+        return DATASETS.build(
+            dict(
+                type='CustomDataset',
+                data_root=str(root),
+                ann_file='ann.txt',
+                classes=CLASSES,
+                pipeline=[]))
 
 
 def test_zero_byte_jpeg(tmp_path):
-    dataset = cls_dataset(tmp_path, ['circle/circle_train_0000.JPEG 0',
-                                     'square/empty.JPEG 1'])
+    dataset = cls_dataset(tmp_path,
+                          ['circle/circle_train_0000.JPEG 0', 'square/empty.JPEG 1'])
     (tmp_path / 'square' / 'empty.JPEG').write_bytes(b'')
-    with pytest.raises(DataError, match=r"1 image files are empty \(0 bytes\): "
-                                        r"\['.*square/empty.JPEG'\]"):
+    with pytest.raises(
+            DataError,
+            match=r"1 image files are empty \(0 bytes\): "
+            r"\['.*square/empty.JPEG'\]"):
         check_dataset(dataset)
 
 
 @pytest.mark.parametrize('label', ['7', '-1'])
 def test_labels_outside_the_classes(tmp_path, label):
-    dataset = cls_dataset(tmp_path, ['circle/circle_train_0000.JPEG 0',
-                                     f'square/square_train_0000.JPEG {label}'])
-    with pytest.raises(DataError, match=(
-            r'CustomDataset \(ann_file=.*ann.txt.*\): 1 samples have a label outside '
-            rf'0..2 \(3 classes\), e.g. .*square_train_0000.JPEG: {label}')):
+    dataset = cls_dataset(
+        tmp_path,
+        ['circle/circle_train_0000.JPEG 0', f'square/square_train_0000.JPEG {label}'])
+    with pytest.raises(
+            DataError,
+            match=(
+                r'CustomDataset \(ann_file=.*ann.txt.*\): 1 samples have a label outside '
+                rf'0..2 \(3 classes\), e.g. .*square_train_0000.JPEG: {label}')):
         check_dataset(dataset)
 
 
@@ -57,13 +67,17 @@ def test_non_integer_label_and_empty_file_before_the_dataset_is_built(tmp_path):
     ann.write_text('circle/a.JPEG 0\nsquare/b.JPEG abc\n')
     with pytest.raises(ValueError, match="invalid literal for int"):  # what it was
         cls_dataset(tmp_path, ann.read_text().splitlines())
-    with pytest.raises(DataError, match=(
-            r'annotation file .*ann.txt: 1 lines are not "path label" with an integer '
-            r"class index, e.g. line 2: 'square/b.JPEG abc'")):
+    with pytest.raises(
+            DataError,
+            match=(r'annotation file .*ann.txt: 1 lines are not "path label" with an '
+                   r'integer '
+                   r"class index, e.g. line 2: 'square/b.JPEG abc'")):
         check_annotation_file(str(ann))
     ann.write_text('\n')
-    with pytest.raises(DataError, match=r'annotation file .*ann.txt is empty: it needs '
-                                        'one "path label" line per sample'):
+    with pytest.raises(
+            DataError,
+            match=r'annotation file .*ann.txt is empty: it needs '
+            'one "path label" line per sample'):
         check_annotation_file(str(ann))
     cfg = Config.fromfile(CLS)  # the same through the config, as launched
     cfg.train_dataloader.dataset.ann_file = str(ann)
@@ -82,11 +96,16 @@ def seg_dataset(root, maps, pipeline=()):
                     root / 'img' / f'{i}.jpg')
         assert cv2.imwrite(str(root / 'ann' / f'{i}.png'), label_map)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        return DATASETS.build(dict(
-            type='BaseSegDataset', data_root=str(root), img_suffix='.jpg',
-            seg_map_suffix='.png', data_prefix=dict(img_path='img', seg_map_path='ann'),
-            metainfo=dict(classes=SEG_CLASSES), reduce_zero_label=True,
-            pipeline=list(pipeline)))
+        return DATASETS.build(
+            dict(
+                type='BaseSegDataset',
+                data_root=str(root),
+                img_suffix='.jpg',
+                seg_map_suffix='.png',
+                data_prefix=dict(img_path='img', seg_map_path='ann'),
+                metainfo=dict(classes=SEG_CLASSES),
+                reduce_zero_label=True,
+                pipeline=list(pipeline)))
 
 
 def demo_map():
@@ -98,12 +117,15 @@ def test_label_map_of_another_size_or_with_colours(tmp_path):
     good = demo_map()
     small = good[:good.shape[0] // 2]
     dataset = seg_dataset(tmp_path / 'size', [good, small])
-    with pytest.raises(DataError, match=r'label map .*1.png is \d+x\d+ but its image '
-                                        r'.*1.jpg is \d+x\d+ \(width x height\)'):
+    with pytest.raises(
+            DataError,
+            match=r'label map .*1.png is \d+x\d+ but its image '
+            r'.*1.jpg is \d+x\d+ \(width x height\)'):
         check_dataset(dataset)
     dataset = seg_dataset(tmp_path / 'rgb', [good, np.stack([good] * 3, -1)])
-    with pytest.raises(DataError, match=r"label map .*1.png has mode 'RGB' \(several "
-                                        'channels\\)'):
+    with pytest.raises(
+            DataError, match=r"label map .*1.png has mode 'RGB' \(several "
+            'channels\\)'):
         check_dataset(dataset)
     check_dataset(seg_dataset(tmp_path / 'ok', [good, good]))
 
@@ -113,9 +135,11 @@ def test_label_ids_out_of_range_in_a_batch(tmp_path):
     255, v -> v - 1), naming the file; 4 classes allow raw values 0..4."""
     bad = demo_map().copy()
     bad[:4, :4] = 9
-    pipeline = [dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations', reduce_zero_label=True),
-                dict(type='PackSegInputs')]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', reduce_zero_label=True),
+        dict(type='PackSegInputs')
+    ]
     dataset = seg_dataset(tmp_path, [demo_map(), bad], pipeline)
     hook = DataCheckHook()
     hook.seg_labels['train'] = hook._seg_label_range(dataset)
@@ -123,15 +147,18 @@ def test_label_ids_out_of_range_in_a_batch(tmp_path):
     with DefaultScope.overwrite_default_scope('mmseg'):
         good_batch, bad_batch = (pseudo_collate([dataset[i]]) for i in range(2))
     hook.before_train_iter(None, 0, good_batch)
-    with pytest.raises(DataError, match=r'label map .*1.png holds class ids \[8\] '
-                                        r'outside 0..3 \(4 classes\) and the ignore '
-                                        'index 255'):
+    with pytest.raises(
+            DataError,
+            match=r'label map .*1.png holds class ids \[8\] '
+            r'outside 0..3 \(4 classes\) and the ignore '
+            'index 255'):
         hook.before_train_iter(None, 0, bad_batch)
 
 
 @pytest.mark.parametrize('config', [
     CLS, 'configs/demo/pyramid-visionllama-tiny_uperhead_demo-shapes.py',
-    'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'])
+    'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'
+])
 def test_the_demo_data_and_models_pass_the_checks(config, tmp_path):
     """No false alarm on the bundled data: the checks run on the built datasets,
     evaluators and model of each demo task without an error or a warning."""

@@ -8,8 +8,11 @@ from visionllama_mm.models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from visionllama_mm.models.layers.rope import RotaryEmbedding2D
 
 PLAIN = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-PYRAMID = dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
-               feedforward_channels=[64, 96, 192, 384])
+PYRAMID = dict(
+    embed_dims=[16, 32, 64, 128],
+    depths=[2, 2, 2, 2],
+    num_heads=[1, 2, 4, 8],
+    feedforward_channels=[64, 96, 192, 384])
 THREE_STAGES = {k: v[:3] for k, v in PYRAMID.items()}
 POSITIVE = r'must be a positive int \(>= 1\) or a list of them, got '
 
@@ -38,8 +41,10 @@ def test_pyramid_arch_sizes_must_be_positive(key, value):
 @pytest.mark.parametrize('cls', [VisionLLaMA, AIM, ViTG])
 @pytest.mark.parametrize('img_size', [0, -32, (32, 0)])
 def test_img_size_must_be_positive(cls, img_size):
-    with pytest.raises(ValueError, match=r'img_size must be a positive int or \(h, w\) '
-                                         'positive ints, got'):
+    with pytest.raises(
+            ValueError,
+            match=r'img_size must be a positive int or \(h, w\) '
+            'positive ints, got'):
         plain(cls, img_size=img_size)
 
 
@@ -62,15 +67,18 @@ def test_rope_anchor_zero_was_not_replaced_by_the_default():
 
 
 def test_out_indices_out_of_range_on_a_three_stage_pyramid():
-    with pytest.raises(ValueError, match=r'out_indices entry 3 is out of range: '
-                                         r'allowed -3..2 for 3 stages'):
+    with pytest.raises(
+            ValueError,
+            match=r'out_indices entry 3 is out of range: '
+            r'allowed -3..2 for 3 stages'):
         PyramidVisionLLaMA(arch=THREE_STAGES, sr_ratios=(4, 2, 1), out_indices=(1, 2, 3))
-    model = PyramidVisionLLaMA(arch=THREE_STAGES, sr_ratios=(4, 2, 1),
-                               out_indices=(0, 1, 2))
+    model = PyramidVisionLLaMA(
+        arch=THREE_STAGES, sr_ratios=(4, 2, 1), out_indices=(0, 1, 2))
     assert len(model(torch.zeros(1, 3, 32, 32))) == 3
 
 
 def test_feedforward_channels_one_per_stage():
-    with pytest.raises(ValueError, match=r'feedforward_channels\) need one entry per '
-                                         'stage'):
+    with pytest.raises(
+            ValueError, match=r'feedforward_channels\) need one entry per '
+            'stage'):
         PyramidVisionLLaMA(arch=dict(PYRAMID, feedforward_channels=[64, 96, 192]))

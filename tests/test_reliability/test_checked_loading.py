@@ -10,19 +10,23 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.logging import MessageHub
-
 from reliability_helpers import finish, make_config, start, train_cmd
+
 from visionllama_mm.engine import AtomicCheckpointHook
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 OTHER = 'configs/demo/vit-tiny-p8_map_demo-shapes.py'
-SHORT = ['train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
-         'val_dataloader.dataset.indices=4', 'test_dataloader.dataset.indices=4',
-         'default_hooks.logger.interval=1']
+SHORT = [
+    'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
+    'val_dataloader.dataset.indices=4', 'test_dataloader.dataset.indices=4',
+    'default_hooks.logger.interval=1'
+]
 
 
 def tool(*args):
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, *args],
+                            capture_output=True,
+                            text=True,
                             timeout=600)
     return result.returncode, result.stdout + result.stderr
 
@@ -31,7 +35,8 @@ def tool(*args):
 def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp('trained')
     rc, log = tool('tools/train.py', CLS, '--work-dir', str(work), '--cfg-options',
-                   *SHORT, 'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1')
+                   *SHORT, 'train_cfg.max_epochs=1',
+                   'default_hooks.checkpoint.interval=1')
     assert rc == 0, log[-3000:]
     return work / 'epoch_1.pth'
 
@@ -46,21 +51,26 @@ def test_testing_another_models_checkpoint_fails(trained, tmp_path):
     assert rc == 0 and 'accuracy/top1' in log, log[-3000:]
 
 
-def test_load_from_another_model_is_an_error_unless_partial_is_intended(trained,
-                                                                        tmp_path):
-    args = ['tools/train.py', OTHER, '--work-dir', str(tmp_path), '--cfg-options',
-            *SHORT, 'train_cfg.max_epochs=1', f'load_from={trained}']
+def test_load_from_another_model_is_an_error_unless_partial_is_intended(
+        trained, tmp_path):
+    args = [
+        'tools/train.py', OTHER, '--work-dir',
+        str(tmp_path), '--cfg-options', *SHORT, 'train_cfg.max_epochs=1',
+        f'load_from={trained}'
+    ]
     rc, log = tool(*args)
     assert rc != 0 and 'does not match' in log and 'missing' in log, log[-3000:]
     rc, log = tool(*args, 'default_hooks.checkpoint.strict_load=False')
     assert rc == 0, log[-3000:]
 
 
-@pytest.mark.parametrize('content, message', [
-    ([torch.ones(2)], 'holds a list, not a checkpoint dict'),
-    (torch.ones(2), 'holds a Tensor, not a checkpoint dict'),
-    ('nan', 'model tensors hold NaN or inf'),  # ModelCheckHook, after loading
-])
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        ([torch.ones(2)], 'holds a list, not a checkpoint dict'),
+        (torch.ones(2), 'holds a Tensor, not a checkpoint dict'),
+        ('nan', 'model tensors hold NaN or inf'),  # ModelCheckHook, after loading
+    ])
 def test_bad_checkpoint_content_is_named(trained, tmp_path, content, message):
     bad = tmp_path / 'bad.pth'
     if content == 'nan':
@@ -79,10 +89,12 @@ def test_non_finite_loss_names_a_checkpoint_with_finite_weights(tmp_path):
     # iteration 3's loss is NaN: the advice must name iteration 1's checkpoint
     config = make_config(tmp_path, CLS, 'poisoned',
                          [dict(type='NaNWeightsAfterIterHook', at_iter=2)])
-    options = [*SHORT, 'train_cfg.max_epochs=3', 'default_hooks.checkpoint.by_epoch=False',
-               'default_hooks.checkpoint.interval=1', 'train_cfg.val_interval=10']
-    rc, log = finish(start(train_cmd(config, tmp_path / 'run', *options),
-                           tmp_path / 'run.log'))
+    options = [
+        *SHORT, 'train_cfg.max_epochs=3', 'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=1', 'train_cfg.val_interval=10'
+    ]
+    rc, log = finish(
+        start(train_cmd(config, tmp_path / 'run', *options), tmp_path / 'run.log'))
     first = tmp_path / 'run' / 'iter_1.pth'
     assert rc != 0 and 'non-finite loss at iteration 3' in log, log[-3000:]
     assert f'the last checkpoint with finite weights is {first}' in log
@@ -115,8 +127,8 @@ class BestRunner:
 
 
 def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
-    hook = AtomicCheckpointHook(save_best='accuracy', rule='greater',
-                                out_dir=str(tmp_path))
+    hook = AtomicCheckpointHook(
+        save_best='accuracy', rule='greater', out_dir=str(tmp_path))
     hook.out_dir = str(tmp_path)
     from mmengine.fileio import get_file_backend
     hook.file_backend = get_file_backend(str(tmp_path))

@@ -6,29 +6,32 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from reliability_helpers import PAUSED, finish, make_config, start, train_cmd
+
 from visionllama_mm.engine import AtomicCheckpointHook
-from visionllama_mm.engine.checkpointing import (CheckpointLoadError,
-                                                 checkpoint_candidates)
+from visionllama_mm.engine.checkpointing import CheckpointLoadError, checkpoint_candidates
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
-SHORT = ['train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
-         'train_cfg.val_interval=10', 'val_dataloader.dataset.indices=4',
-         'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1']
+SHORT = [
+    'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
+    'train_cfg.val_interval=10', 'val_dataloader.dataset.indices=4',
+    'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1'
+]
 
 
 def train(tmp_path, name, config, work, *options, resume=None):
-    return finish(start(train_cmd(config, work, *SHORT, *options, resume=resume),
-                        tmp_path / f'{name}.log'))
+    return finish(
+        start(
+            train_cmd(config, work, *SHORT, *options, resume=resume),
+            tmp_path / f'{name}.log'))
 
 
 def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
     work = tmp_path / 'work'
     # epoch 2's checkpoint (iteration 4) is killed half-written; with
     # max_keep_ckpts=1 mmengine's own hook would already have deleted epoch_1.pth
-    dying = make_config(tmp_path, CLS, 'dying', [dict(type='KillDuringSaveHook',
-                                                      at_iter=4)])
+    dying = make_config(tmp_path, CLS, 'dying',
+                        [dict(type='KillDuringSaveHook', at_iter=4)])
     rc, log = train(tmp_path, 'killed', dying, work, 'train_cfg.max_epochs=3',
                     'default_hooks.checkpoint.max_keep_ckpts=1')
     assert rc == -9 and PAUSED in log, log[-3000:]
@@ -38,8 +41,8 @@ def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
 
     plain = make_config(tmp_path, CLS, 'plain')
-    rc, log = train(tmp_path, 'resumed', plain, work, 'train_cfg.max_epochs=3',
-                    resume='auto')
+    rc, log = train(
+        tmp_path, 'resumed', plain, work, 'train_cfg.max_epochs=3', resume='auto')
     assert rc == 0, log[-3000:]
     assert 'resumed epoch: 1, iter: 2' in log and 'interrupted save' in log
     assert not list(work.glob('.*.tmp'))
@@ -48,8 +51,8 @@ def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
     # the latest checkpoint gets truncated (disk full, copy cut short, ...)
     latest = work / 'epoch_3.pth'
     latest.write_bytes(latest.read_bytes()[:4096])
-    rc, log = train(tmp_path, 'fallback', plain, work, 'train_cfg.max_epochs=4',
-                    resume='auto')
+    rc, log = train(
+        tmp_path, 'fallback', plain, work, 'train_cfg.max_epochs=4', resume='auto')
     assert rc == 0, log[-3000:]
     assert f'cannot resume from {latest}' in log and 'truncated or corrupt' in log
     assert f'falling back to the previous checkpoint {work / "epoch_2.pth"}' in log
@@ -57,8 +60,13 @@ def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
 
     # an explicit --resume of a bad file never falls back: an error naming it
     latest.write_bytes(b'not a checkpoint')
-    rc, log = train(tmp_path, 'explicit', plain, tmp_path / 'other',
-                    'train_cfg.max_epochs=4', resume=str(latest))
+    rc, log = train(
+        tmp_path,
+        'explicit',
+        plain,
+        tmp_path / 'other',
+        'train_cfg.max_epochs=4',
+        resume=str(latest))
     assert rc != 0 and f'checkpoint {latest} is' in log and 'corrupt' in log
     assert 'Traceback' not in log.split('train.py: error:')[-1]
 
@@ -68,16 +76,22 @@ def test_kill_during_save_then_resume_and_corrupt_latest(tmp_path):
     assert checkpoint['meta']['dataset_meta']['classes'] == ('circle', 'square',
                                                              'triangle')
     backbone = VisionLLaMA(
-        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-                  ffn_bias=False),
-        img_size=32, patch_size=4,
-        init_cfg=dict(type='Pretrained', checkpoint=str(work / 'epoch_4.pth'),
-                      prefix='backbone.'))
+        arch=dict(
+            embed_dims=64,
+            num_layers=4,
+            num_heads=4,
+            feedforward_channels=192,
+            ffn_bias=False),
+        img_size=32,
+        patch_size=4,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(work / 'epoch_4.pth'), prefix='backbone.'))
     backbone.init_weights()
     assert torch.equal(backbone.cls_token, checkpoint['state_dict']['backbone.cls_token'])
 
 
 class FakeRunner:
+
     def __init__(self, work_dir):
         self.work_dir = str(work_dir)
         self.logger = logging.getLogger('fake-runner')
@@ -92,8 +106,8 @@ def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
                  '.iter_11.pth.123.tmp', 'weights.pth'):
         good(tmp_path / name)
     (tmp_path / 'iter_10.pth').write_bytes(b'bad')
-    assert [Path(p).name for p in checkpoint_candidates(str(tmp_path))] == [
-        'iter_10.pth', 'iter_9.pth', 'iter_2.pth']
+    assert [Path(p).name for p in checkpoint_candidates(str(tmp_path))
+            ] == ['iter_10.pth', 'iter_9.pth', 'iter_2.pth']
     hook = AtomicCheckpointHook()
     runner = FakeRunner(tmp_path)
     assert hook._auto_resume_file(runner) is None  # no last_checkpoint: a new run
@@ -107,8 +121,10 @@ def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
     for name in ('iter_9.pth', 'iter_2.pth'):
         (tmp_path / name).write_bytes(b'bad')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_10.pth'))
-    with pytest.raises(CheckpointLoadError, match='no loadable checkpoint.*iter_10.pth'
-                       '.*iter_9.pth.*iter_2.pth'):
+    with pytest.raises(
+            CheckpointLoadError,
+            match='no loadable checkpoint.*iter_10.pth'
+            '.*iter_9.pth.*iter_2.pth'):
         hook._auto_resume_file(runner)
 
 
@@ -121,8 +137,15 @@ class SavingRunner(FakeRunner):
 
     def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
         path = Path(out_dir) / filename
-        torch.save({'state_dict': {'w': torch.ones(100)},
-                    'meta': {'x': Path('.')} if self.pickled else {}}, path)
+        torch.save(
+            {
+                'state_dict': {
+                    'w': torch.ones(100)
+                },
+                'meta': {
+                    'x': Path('.')
+                } if self.pickled else {}
+            }, path)
         if self.fail:
             path.write_bytes(path.read_bytes()[:10])
             raise KeyboardInterrupt

@@ -78,14 +78,23 @@ def test_rope_tables_are_fp32_under_autocast(monkeypatch):
         if name.startswith('visionllama_mm') and \
                 getattr(module, 'apply_rope', None) is original:
             monkeypatch.setattr(module, 'apply_rope', spy)
-    models = [VisionLLaMA(arch=dict(embed_dims=64, num_layers=2, num_heads=4,
-                                    feedforward_channels=128), patch_size=16,
-                          out_type='featmap', with_cls_token=False, rope_type=rt)
-              for rt in ('2d', 'as2d')]
-    models.append(PyramidVisionLLaMA(
-        arch=dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2],
-                  num_heads=[1, 2, 4, 8], feedforward_channels=[64, 96, 192, 384]),
-        rope_type='as2d', rope_anchor=14))
+    models = [
+        VisionLLaMA(
+            arch=dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=128),
+            patch_size=16,
+            out_type='featmap',
+            with_cls_token=False,
+            rope_type=rt) for rt in ('2d', 'as2d')
+    ]
+    models.append(
+        PyramidVisionLLaMA(
+            arch=dict(
+                embed_dims=[16, 32, 64, 128],
+                depths=[2, 2, 2, 2],
+                num_heads=[1, 2, 4, 8],
+                feedforward_channels=[64, 96, 192, 384]),
+            rope_type='as2d',
+            rope_anchor=14))
     with torch.autocast('cpu', dtype=torch.bfloat16):
         for model in models:
             model(torch.randn(1, 3, 128, 96))
@@ -97,10 +106,13 @@ def test_rope_tables_are_fp32_under_autocast(monkeypatch):
 @pytest.mark.parametrize('size', [224, 896])
 def test_fp32_and_bf16_outputs_agree(size):
     torch.manual_seed(0)
-    model = VisionLLaMA(arch=dict(embed_dims=64, num_layers=4, num_heads=4,
-                                  feedforward_channels=128), patch_size=16,
-                        out_type='featmap', with_cls_token=False,
-                        out_indices=(-1, ), rope_type='as2d').eval()
+    model = VisionLLaMA(
+        arch=dict(embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=128),
+        patch_size=16,
+        out_type='featmap',
+        with_cls_token=False,
+        out_indices=(-1, ),
+        rope_type='as2d').eval()
     x = torch.randn(1, 3, size, size)
     with torch.no_grad():
         ref = model(x)[0]

@@ -10,11 +10,14 @@ import pytest
 import torch
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
-SHORT = ['train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
-         'train_cfg.max_epochs=1', 'val_dataloader.dataset.indices=4']
+SHORT = [
+    'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',
+    'train_cfg.max_epochs=1', 'val_dataloader.dataset.indices=4'
+]
 
 
 class Payload:
+
     def __init__(self, marker):
         self.marker = str(marker)
 
@@ -25,25 +28,47 @@ class Payload:
 @pytest.fixture
 def evil(tmp_path):
     path = tmp_path / 'evil.pth'
-    torch.save({'meta': {'epoch': 1, 'iter': 2, 'x': Payload(tmp_path / 'PWNED')},
-                'state_dict': {}, 'message_hub': {}}, path)
+    torch.save(
+        {
+            'meta': {
+                'epoch': 1,
+                'iter': 2,
+                'x': Payload(tmp_path / 'PWNED')
+            },
+            'state_dict': {},
+            'message_hub': {}
+        }, path)
     return path
 
 
 def paths(evil, work):
     return {
-        'test.py': ['tools/test.py', CLS, str(evil), '--work-dir', str(work)],
-        'load_from': ['tools/train.py', CLS, '--work-dir', str(work), '--cfg-options',
-                      f'load_from={evil}', *SHORT],
-        '--resume PATH': ['tools/train.py', CLS, '--work-dir', str(work), '--resume',
-                          str(evil), '--cfg-options', *SHORT],
-        '--resume (last_checkpoint)': ['tools/train.py', CLS, '--work-dir', str(work),
-                                       '--resume', '--cfg-options', *SHORT],
-        'rope_resolution_sweep.py': ['tools/analysis_tools/rope_resolution_sweep.py',
-                                     CLS, str(evil), '--sizes', '32', '--rope-types',
-                                     '2d', '--out-dir', str(work)],
-        'publish_model.py': ['tools/model_converters/publish_model.py', str(evil),
-                             str(work / 'published.pth')],
+        'test.py': ['tools/test.py', CLS,
+                    str(evil), '--work-dir',
+                    str(work)],
+        'load_from': [
+            'tools/train.py', CLS, '--work-dir',
+            str(work), '--cfg-options', f'load_from={evil}', *SHORT
+        ],
+        '--resume PATH': [
+            'tools/train.py', CLS, '--work-dir',
+            str(work), '--resume',
+            str(evil), '--cfg-options', *SHORT
+        ],
+        '--resume (last_checkpoint)': [
+            'tools/train.py', CLS, '--work-dir',
+            str(work), '--resume', '--cfg-options', *SHORT
+        ],
+        'rope_resolution_sweep.py': [
+            'tools/analysis_tools/rope_resolution_sweep.py', CLS,
+            str(evil), '--sizes', '32', '--rope-types', '2d', '--out-dir',
+            str(work)
+        ],
+        'publish_model.py': [
+            'tools/model_converters/publish_model.py',
+            str(evil),
+            str(work / 'published.pth')
+        ],
     }
 
 
@@ -53,7 +78,9 @@ def test_pickle_payload_never_runs(path, evil, tmp_path):
     work.mkdir()
     (work / 'last_checkpoint').write_text(str(evil))
     result = subprocess.run([sys.executable, *paths(evil, work)[path]],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True,
+                            text=True,
+                            timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert not (tmp_path / 'PWNED').exists()

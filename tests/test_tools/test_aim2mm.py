@@ -5,9 +5,9 @@ import sys
 
 import pytest
 import torch
+from aim_reference import aim_forward, probe_forward, synthetic_aim_state_dict
 from mmpretrain.models import build_classifier
 
-from aim_reference import aim_forward, probe_forward, synthetic_aim_state_dict
 from visionllama_mm.models import AIM
 
 SPEC = importlib.util.spec_from_file_location('aim2mm',
@@ -21,12 +21,22 @@ ARCH = dict(embed_dims=DIM, num_layers=DEPTH, num_heads=HEADS)
 
 
 def classifier():
-    return build_classifier(dict(
-        type='ImageClassifier',
-        backbone=dict(type='AIM', arch=ARCH, img_size=16, patch_size=PATCH,
-                      out_type='avg_layers', out_indices=PROBE),
-        head=dict(type='AttentionPoolingClassifier', num_classes=CLASSES,
-                  in_channels=DIM, num_heads=HEADS, use_batch_norm=True)))
+    return build_classifier(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(
+                type='AIM',
+                arch=ARCH,
+                img_size=16,
+                patch_size=PATCH,
+                out_type='avg_layers',
+                out_indices=PROBE),
+            head=dict(
+                type='AttentionPoolingClassifier',
+                num_classes=CLASSES,
+                in_channels=DIM,
+                num_heads=HEADS,
+                use_batch_norm=True)))
 
 
 @pytest.fixture(scope='module')
@@ -39,9 +49,13 @@ def test_cli_converts_split_files_and_matches_release_probe(release, tmp_path):
     head = {k: v for k, v in release.items() if k.startswith('head.')}
     torch.save(backbone, tmp_path / 'backbone.pth')
     torch.save(head, tmp_path / 'head.pth')
-    subprocess.run([sys.executable, 'tools/model_converters/aim2mm.py',
-                    str(tmp_path / 'backbone.pth'), str(tmp_path / 'out.pth'),
-                    '--head', str(tmp_path / 'head.pth')], check=True)
+    subprocess.run([
+        sys.executable, 'tools/model_converters/aim2mm.py',
+        str(tmp_path / 'backbone.pth'),
+        str(tmp_path / 'out.pth'), '--head',
+        str(tmp_path / 'head.pth')
+    ],
+                   check=True)
     state = torch.load(tmp_path / 'out.pth', weights_only=True)['state_dict']
     model = classifier().eval()
     result = model.load_state_dict(state, strict=True)
@@ -60,10 +74,15 @@ def test_cli_converts_split_files_and_matches_release_probe(release, tmp_path):
 @pytest.mark.parametrize('prefix', [None, [1, 7]])
 def test_converted_trunk_matches_release_trunk(release, prefix):
     converted = converter.convert(release)
-    backbone = AIM(arch=ARCH, patch_size=PATCH, out_type='raw',
-                   out_indices=list(range(DEPTH))).eval()
-    backbone.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items()
-                              if k.startswith('backbone.')}, strict=True)
+    backbone = AIM(
+        arch=ARCH, patch_size=PATCH, out_type='raw',
+        out_indices=list(range(DEPTH))).eval()
+    backbone.load_state_dict(
+        {
+            k[len('backbone.'):]: v
+            for k, v in converted.items() if k.startswith('backbone.')
+        },
+        strict=True)
     images = torch.randn(2, 3, 16, 20)  # a non-square 4x5 grid
     prefix_len = None if prefix is None else torch.tensor(prefix)
     feats, last = aim_forward(release, images, HEADS, PATCH, prefix_len)

@@ -122,11 +122,16 @@ def test_scope_paths_resolve():
 
 
 def test_strip_pretrained_nested():
-    cfg = Config(dict(model=dict(
-        type='X', pretrained='a.pth',
-        backbone=dict(init_cfg=[dict(type='Kaiming'), dict(type='Pretrained')]),
-        neck=dict(init_cfg=dict(type='Pretrained', checkpoint='b.pth')),
-        head=dict(init_cfg=[dict(type='Normal'), dict(type='Pretrained')]))))
+    cfg = Config(
+        dict(
+            model=dict(
+                type='X',
+                pretrained='a.pth',
+                backbone=dict(init_cfg=[dict(
+                    type='Kaiming'), dict(type='Pretrained')]),
+                neck=dict(init_cfg=dict(type='Pretrained', checkpoint='b.pth')),
+                head=dict(init_cfg=[dict(
+                    type='Normal'), dict(type='Pretrained')]))))
     assert strip_pretrained(cfg) == 4
     assert cfg.model.pretrained is None and cfg.model.backbone.init_cfg is None
     assert cfg.model.neck.init_cfg is None
@@ -138,8 +143,10 @@ def test_benchmark_and_flops(name, scope, tiny_configs, tmp_path, benchmark_tool
                              flops_tool, capsys):
     config = str(tiny_configs[name])
     common = ['--shape', '64', '64']
-    result = benchmark_tool.main([config, *common, '--batch-size', '2', '--warmup', '1',
-                             '--repeats', '1', '--out', str(tmp_path / 'bench.json')])
+    result = benchmark_tool.main([
+        config, *common, '--batch-size', '2', '--warmup', '1', '--repeats', '1', '--out',
+        str(tmp_path / 'bench.json')
+    ])
     row, = result['rows']
     assert row['scope'] == scope and row['img_s'] > 0 and row['shape'] == [64, 64]
     assert row['test_mode'] == ('whole' if scope == 'mmseg' else '-')
@@ -158,8 +165,10 @@ def test_benchmark_and_flops(name, scope, tiny_configs, tmp_path, benchmark_tool
 
 def test_two_configs_side_by_side(tiny_configs, tmp_path, benchmark_tool, capsys):
     configs = [str(tiny_configs['seg']), DEMO_CONFIG]
-    result = benchmark_tool.main([*configs, '--shape', '32', '32', '--warmup', '0',
-                             '--repeats', '1', '--out', str(tmp_path / 'b.json')])
+    result = benchmark_tool.main([
+        *configs, '--shape', '32', '32', '--warmup', '0', '--repeats', '1', '--out',
+        str(tmp_path / 'b.json')
+    ])
     assert [r['scope'] for r in result['rows']] == ['mmseg', 'mmpretrain']
     out = capsys.readouterr().out
     assert out.count('| tiny_seg |') == 1 and '| visionllama-tiny-p4' in out
@@ -176,9 +185,12 @@ def sweep_tool():
 def test_resize_pipeline(sweep_tool):
     demo = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
     assert sweep_tool.resize_pipeline(demo, 48)[1] == dict(type='Resize', scale=(48, 48))
-    imagenet = [dict(type='LoadImageFromFile'),
-                dict(type='ResizeEdge', scale=256, edge='short'),
-                dict(type='CenterCrop', crop_size=224), dict(type='PackInputs')]
+    imagenet = [
+        dict(type='LoadImageFromFile'),
+        dict(type='ResizeEdge', scale=256, edge='short'),
+        dict(type='CenterCrop', crop_size=224),
+        dict(type='PackInputs')
+    ]
     out = sweep_tool.resize_pipeline(imagenet, 320)
     assert out[1]['scale'] == 366 and out[2]['crop_size'] == 320
     assert imagenet[1]['scale'] == 256  # the input is not modified
@@ -198,11 +210,22 @@ def test_sweep_on_demo_subset(sweep_tool, tmp_path):
     checkpoint = tmp_path / 'init.pth'
     torch.save({'state_dict': model.state_dict()}, checkpoint)
     out_dir = tmp_path / 'sweep'
-    summary = sweep_tool.main([DEMO_CONFIG, str(checkpoint), '--sizes', '32', '48',
-                          '--rope-types', '2d', 'ntk:2', '--out-dir', str(out_dir),
-                          '--cfg-options', 'val_dataloader.dataset.indices=20',
-                          # skips a gc.collect() per dataset build (~0.5 s each)
-                          'val_dataloader.dataset.serialize_data=False'])
+    summary = sweep_tool.main([
+        DEMO_CONFIG,
+        str(checkpoint),
+        '--sizes',
+        '32',
+        '48',
+        '--rope-types',
+        '2d',
+        'ntk:2',
+        '--out-dir',
+        str(out_dir),
+        '--cfg-options',
+        'val_dataloader.dataset.indices=20',
+        # skips a gc.collect() per dataset build (~0.5 s each)
+        'val_dataloader.dataset.serialize_data=False'
+    ])
     for ext in ('md', 'json', 'png'):
         assert (out_dir / f'rope_sweep.{ext}').stat().st_size > 0
     results = json.loads((out_dir / 'rope_sweep.json').read_text())['results']
@@ -222,7 +245,9 @@ def test_benchmark_vs_mm_runs_both_models(tmp_path, backbone_type, capsys):
     out = tmp_path / 'bench.json'
     result = tool.main([
         '--type', backbone_type, '--arch', 's', '--img-size', '32', '--batch-size', '1',
-        '--warmup', '0', '--repeats', '3', '--device', 'cpu', '--out', str(out)])
+        '--warmup', '0', '--repeats', '3', '--device', 'cpu', '--out',
+        str(out)
+    ])
     assert json.loads(out.read_text()) == result
     rows = result['rows']
     assert len(rows) == 2 and result['repeats'] == 3

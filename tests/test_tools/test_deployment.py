@@ -30,15 +30,23 @@ SECOND = (41, 45)
 # name -> (backbone config, export size). Plain 2D RoPE with a class token and the
 # pyramid run through the tools below (the demo classifier, an UperNet).
 BACKBONES = {
-    'visionllama-as2drope': (
-        dict(type='VisionLLaMA', arch=TINY, img_size=32, patch_size=4,
-             with_cls_token=False, out_type='featmap', rope_type='as2d',
-             layer_scale_init_value=1.), (32, 32)),
-    'aim': (dict(type='AIM', arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-                 img_size=32, patch_size=4, out_type='featmap'), (32, 32)),
-    'vitg-map-at-training-grid': (
-        dict(type='ViTG', arch=TINY, img_size=32, patch_size=4, out_type='map'),
-        (32, 32)),
+    'visionllama-as2drope': (dict(
+        type='VisionLLaMA',
+        arch=TINY,
+        img_size=32,
+        patch_size=4,
+        with_cls_token=False,
+        out_type='featmap',
+        rope_type='as2d',
+        layer_scale_init_value=1.), (32, 32)),
+    'aim': (dict(
+        type='AIM',
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2),
+        img_size=32,
+        patch_size=4,
+        out_type='featmap'), (32, 32)),
+    'vitg-map-at-training-grid':
+    (dict(type='ViTG', arch=TINY, img_size=32, patch_size=4, out_type='map'), (32, 32)),
 }
 
 
@@ -62,8 +70,13 @@ def test_backbone_exports_and_matches_onnxruntime(name, tmp_path):
     out = str(tmp_path / f'{name}.onnx')
     info = export_onnx(model, 'backbone', shape, out, dynamic=True)
     assert all(isinstance(d, str) for d in _input_dims(out)[:1] + _input_dims(out)[2:])
-    rows = parity_rows(model, 'backbone', onnx_session(out), [shape, SECOND],
-                       batch_size=2, repeats=1, warmup=0)
+    rows = parity_rows(
+        model,
+        'backbone',
+        onnx_session(out), [shape, SECOND],
+        batch_size=2,
+        repeats=1,
+        warmup=0)
     for row in rows:
         assert row['max_abs'] <= 1e-4, (name, row)
     assert info['outputs'][0] == 'out0'
@@ -79,10 +92,13 @@ class FrozenSizeBranch(nn.Module):
 
 
 def test_frozen_size_branch_is_an_export_error(tmp_path):
-    with pytest.raises(RuntimeError,
-                       match=r'wrong at 41x41.*frozen.*\(size\[3\] % 2\) == 0'):
-        export_onnx(FrozenSizeBranch(), 'backbone', (32, 32),
-                    str(tmp_path / 'branch.onnx'), dynamic=True)
+    with pytest.raises(
+            RuntimeError, match=r'wrong at 41x41.*frozen.*\(size\[3\] % 2\) == 0'):
+        export_onnx(
+            FrozenSizeBranch(),
+            'backbone', (32, 32),
+            str(tmp_path / 'branch.onnx'),
+            dynamic=True)
     # a static export of the same module is fine at its one size
     info = export_onnx(FrozenSizeBranch(), 'backbone', (32, 32),
                        str(tmp_path / 'static.onnx'))
@@ -98,8 +114,10 @@ OPTIONS = ['--cfg-options', 'model.backbone.layer_scale_init_value=1.0']
 def _checkpoint(config, path, shift=0.):
     torch.manual_seed(0)
     model = build_model(load_config(config, LAYER_SCALE))
-    state = {k: v + shift if v.is_floating_point() else v
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v + shift if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
     torch.save(dict(state_dict=state), path)
     return str(path)
 
@@ -145,8 +163,8 @@ def test_tools_export_and_verify(task, shape, tmp_path, capsys):
     assert meta['export_shape'] == f'{shape[0]},{shape[1]}'
     assert meta['task'] == task
     verify = _tool('verify_onnx')
-    assert verify.main([config, ckpt, out, '--batch-size', '2', '--repeats', '1',
-                        *OPTIONS]) == 0
+    assert verify.main(
+        [config, ckpt, out, '--batch-size', '2', '--repeats', '1', *OPTIONS]) == 0
     table = capsys.readouterr().out
     assert f'| {shape[0]}x{shape[1]} |' in table and '| yes |' in table
     assert table.count('| yes |') == 2, table
@@ -158,8 +176,8 @@ def test_tools_export_and_verify(task, shape, tmp_path, capsys):
 
 
 def test_detector_is_refused_with_the_reason():
-    model = build_model(load_config(
-        'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'))
+    model = build_model(
+        load_config('configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'))
     with pytest.raises(ValueError, match='RPN post-processing.*--part backbone'):
         detect_task(model)
     assert detect_task(model.backbone) == 'backbone'

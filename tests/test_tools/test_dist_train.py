@@ -64,24 +64,29 @@ def _grad_norms(log: str):
 
 
 def _weights(work_dir: Path):
-    ckpt = torch.load(work_dir / f'iter_{STEPS}.pth', map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(
+        work_dir / f'iter_{STEPS}.pth', map_location='cpu', weights_only=False)
     return ckpt['state_dict']
 
 
 def test_two_process_cpu_training_matches_single_process(tmp_path):
     config = tmp_path / 'dist_equivalence.py'
     config.write_text(DERIVED)
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(_free_port()),
-               PYTHON=sys.executable)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', PORT=str(_free_port()), PYTHON=sys.executable)
 
     single = tmp_path / 'single'
-    single_log = _run([sys.executable, 'tools/train.py', str(config), '--work-dir',
-                       str(single)], env)
+    single_log = _run(
+        [sys.executable, 'tools/train.py',
+         str(config), '--work-dir',
+         str(single)], env)
     assert f'Iter(train) [{STEPS}/{STEPS}]' in single_log
     dist = tmp_path / 'dist'
-    log = _run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-                str(dist), '--cfg-options', 'train_dataloader.batch_size=8'], env)
+    log = _run([
+        'bash', 'tools/dist_train.sh',
+        str(config), '2', '--work-dir',
+        str(dist), '--cfg-options', 'train_dataloader.batch_size=8'
+    ], env)
     assert 'gloo' in log
 
     assert f'Iter(train) [{STEPS}/{STEPS}]' in log

@@ -33,7 +33,9 @@ SKIPPED = ['cls_token', 'ln1.weight', 'ln1.bias']  # MAE encoder parts the users
 
 
 def run(*args):
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, *args],
+                            capture_output=True,
+                            text=True,
                             cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
@@ -64,9 +66,11 @@ def test_mae_run_writes_weights_only_file(mae_run):
 def _build(scope, config, checkpoint):
     cfg = Config.fromfile(REPO_ROOT / config)
     init_cfg = cfg.model.backbone.init_cfg
-    assert init_cfg == dict(type='Pretrained', prefix='backbone.',
-                            checkpoint='work_dirs/mae_visionllama-tiny-p4_demo-shapes/'
-                                       'weights.pth')
+    assert init_cfg == dict(
+        type='Pretrained',
+        prefix='backbone.',
+        checkpoint='work_dirs/mae_visionllama-tiny-p4_demo-shapes/'
+        'weights.pth')
     init_cfg.checkpoint = str(checkpoint)
     convert_syncbn_for_cpu(cfg)
     registry = importlib.import_module(f'{scope}.registry').MODELS
@@ -92,8 +96,10 @@ def _init_with_log(model):
 @pytest.mark.parametrize('scope,config', DOWNSTREAM, ids=[s for s, _ in DOWNSTREAM])
 def test_downstream_backbone_holds_the_mae_encoder(mae_run, scope, config):
     mae = torch.load(mae_run / 'weights.pth', weights_only=True)['state_dict']
-    encoder = {k[len('backbone.'):]: v for k, v in mae.items()
-               if k.startswith('backbone.')}
+    encoder = {
+        k[len('backbone.'):]: v
+        for k, v in mae.items() if k.startswith('backbone.')
+    }
     model = _build(scope, config, mae_run / 'weights.pth')
     messages = _init_with_log(model)
 
@@ -130,13 +136,15 @@ def _save(path, state_dict):
 def test_files_that_do_not_fit_are_errors(mae_run, tmp_path, scope, config):
     mae = torch.load(mae_run / 'weights.pth', weights_only=True)['state_dict']
     # keys of another model under the prefix
-    wrong = _save(tmp_path / 'wrong.pth', {'backbone.blocks.0.mlp.fc1.weight':
-                                           torch.zeros(4, 4)})
+    wrong = _save(tmp_path / 'wrong.pth',
+                  {'backbone.blocks.0.mlp.fc1.weight': torch.zeros(4, 4)})
     with pytest.raises(ValueError, match='no key in common'):
         _build(scope, config, wrong).init_weights()
     # the encoder without the 'backbone.' prefix: nothing under the prefix
-    bare = _save(tmp_path / 'bare.pth', {k[len('backbone.'):]: v for k, v in mae.items()
-                                         if k.startswith('backbone.')})
+    bare = _save(tmp_path / 'bare.pth', {
+        k[len('backbone.'):]: v
+        for k, v in mae.items() if k.startswith('backbone.')
+    })
     with pytest.raises(ValueError, match='no key in common'):
         _build(scope, config, bare).init_weights()
     # an encoder of another width

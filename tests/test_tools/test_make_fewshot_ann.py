@@ -22,8 +22,12 @@ def _lines(path):
 
 def test_k_shot_file_from_the_ann_file_loads_in_mmpretrain(tmp_path):
     out = tmp_path / 'train_5shot.txt'
-    subprocess.run([sys.executable, 'tools/misc/make_fewshot_ann.py', str(DEMO),
-                    '--shots', '5', '--seed', '1', '--out', str(out)], check=True,
+    subprocess.run([
+        sys.executable, 'tools/misc/make_fewshot_ann.py',
+        str(DEMO), '--shots', '5', '--seed', '1', '--out',
+        str(out)
+    ],
+                   check=True,
                    capture_output=True)
     lines = _lines(out)
     assert Counter(label for _, label in lines) == {'0': 5, '1': 5, '2': 5}
@@ -31,8 +35,11 @@ def test_k_shot_file_from_the_ann_file_loads_in_mmpretrain(tmp_path):
     assert set(lines) <= full and len(set(lines)) == 15
 
     from mmpretrain.datasets import ImageNet
-    dataset = ImageNet(data_root=str(DEMO), split='train', ann_file=str(out.resolve()),
-                       classes=('circle', 'square', 'triangle'))
+    dataset = ImageNet(
+        data_root=str(DEMO),
+        split='train',
+        ann_file=str(out.resolve()),
+        classes=('circle', 'square', 'triangle'))
     assert len(dataset) == 15
     assert Path(dataset.get_data_info(0)['img_path']).is_file()
 

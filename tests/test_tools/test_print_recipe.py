@@ -58,8 +58,9 @@ def test_seg_inference_and_gpus_from_auto_scale_lr():
         '8 GPUs (auto_scale_lr) x 4 per GPU x 2 accumulation = 64'
     assert rows['AMP'] == 'yes (float16, loss scale dynamic)'
     assert rows['length'] == '137250 iterations'
-    assert _rows(VITDET, gpus=16)['total batch'].endswith('(--gpus) x 4 per GPU x 2 '
-                                                          'accumulation = 128')
+    assert _rows(
+        VITDET, gpus=16)['total batch'].endswith('(--gpus) x 4 per GPU x 2 '
+                                                 'accumulation = 128')
 
 
 def test_main_prints_one_markdown_table(capsys):

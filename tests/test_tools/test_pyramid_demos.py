@@ -32,8 +32,8 @@ def test_det_demo_trains_and_tests(tmp_path):
     work = tmp_path / 'det'
     log = run('tools/train.py', DET, '--work-dir', str(work), '--cfg-options',
               'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-              'default_hooks.checkpoint.interval=1',
-              'train_dataloader.dataset.indices=8', 'val_dataloader.dataset.indices=4')
+              'default_hooks.checkpoint.interval=1', 'train_dataloader.dataset.indices=8',
+              'val_dataloader.dataset.indices=4')
     assert (work / 'epoch_1.pth').is_file()
     assert 'coco/bbox_mAP' in log and 'coco/segm_mAP' in log
     log = run('tools/test.py', DET, str(work / 'epoch_1.pth'), '--work-dir',

@@ -13,8 +13,10 @@ def run(*args):
 
 def test_demo_trains_resumes_and_tests(tmp_path):
     work = tmp_path / 'demo'
-    short = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-             'default_hooks.checkpoint.interval=1']
+    short = [
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+        'default_hooks.checkpoint.interval=1'
+    ]
     log = run('tools/train.py', CONFIG, '--work-dir', str(work), '--cfg-options', *short)
     assert (work / 'epoch_1.pth').is_file()
     assert 'accuracy/top1' in log

@@ -11,12 +11,17 @@ from pathlib import Path
 import pytest
 
 CASES = {
-    'mmseg': dict(
+    'mmseg':
+    dict(
         config='configs/demo/pyramid-visionllama-tiny_uperhead_demo-shapes.py',
-        train=['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-               'default_hooks.checkpoint.interval=2', 'val_dataloader.dataset.indices=2'],
-        test=['test_dataloader.dataset.indices=2'], checkpoint='iter_2.pth',
-        metric='mIoU', publish='misc/publish_model.py',
+        train=[
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+            'default_hooks.checkpoint.interval=2', 'val_dataloader.dataset.indices=2'
+        ],
+        test=['test_dataloader.dataset.indices=2'],
+        checkpoint='iter_2.pth',
+        metric='mIoU',
+        publish='misc/publish_model.py',
         classes=['background', 'circle', 'square', 'triangle'],
         image='data/demo/ade/images/validation/{}',
         infer='''
@@ -26,13 +31,18 @@ result = inferencer(IMAGE, return_datasamples=True)
 print('RESULT', json.dumps(dict(classes=list(inferencer.model.dataset_meta['classes']),
                       shape=list(result.pred_sem_seg.data.shape))))
 '''),
-    'mmdet': dict(
+    'mmdet':
+    dict(
         config='configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py',
-        train=['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-               'default_hooks.checkpoint.interval=1',
-               'train_dataloader.dataset.indices=2', 'val_dataloader.dataset.indices=2'],
-        test=['test_dataloader.dataset.indices=2'], checkpoint='epoch_1.pth',
-        metric='coco/bbox_mAP', publish='model_converters/publish_model.py',
+        train=[
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+            'default_hooks.checkpoint.interval=1', 'train_dataloader.dataset.indices=2',
+            'val_dataloader.dataset.indices=2'
+        ],
+        test=['test_dataloader.dataset.indices=2'],
+        checkpoint='epoch_1.pth',
+        metric='coco/bbox_mAP',
+        publish='model_converters/publish_model.py',
         classes=['circle', 'square', 'triangle'],
         image='data/demo/coco/val2017/{}',
         infer='''
@@ -58,8 +68,11 @@ def result_of(output: str):
 
 
 def run(*args, cwd=None) -> str:
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                            cwd=cwd, timeout=900)
+    result = subprocess.run([sys.executable, *args],
+                            capture_output=True,
+                            text=True,
+                            cwd=cwd,
+                            timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr
 
@@ -69,16 +82,19 @@ def test_upstream_tools_on_our_backbone(scope, tmp_path):
     case = CASES[scope]
     config = str(Path(case['config']).resolve())
     work = tmp_path / 'work'
-    log = run(tool(scope, 'train.py'), config, '--work-dir', str(work),
-              '--cfg-options', *case['train'])
+    log = run(
+        tool(scope, 'train.py'), config, '--work-dir', str(work), '--cfg-options',
+        *case['train'])
     assert 'ReliableRunner' in log or 'AtomicCheckpointHook' in log
     checkpoint = work / case['checkpoint']
-    log = run(tool(scope, 'test.py'), config, str(checkpoint), '--work-dir',
-              str(tmp_path / 'test'), '--cfg-options', *case['test'])
+    log = run(
+        tool(scope, 'test.py'), config, str(checkpoint), '--work-dir',
+        str(tmp_path / 'test'), '--cfg-options', *case['test'])
     assert case['metric'] in log
 
     # a process that never imports visionllama_mm reads it weights-only
-    plain = run('-c', f'''
+    plain = run(
+        '-c', f'''
 import json, torch
 ckpt = torch.load({str(checkpoint)!r}, map_location='cpu', weights_only=True)
 print('RESULT', json.dumps(list(ckpt['meta']['dataset_meta']['classes'])))
@@ -87,14 +103,18 @@ import sys; assert 'visionllama_mm' not in sys.modules
     assert result_of(plain) == case['classes']
 
     # the upstream publish tool, run from outside the repository
-    log = run(tool(scope, case['publish']), str(checkpoint),
-              str(tmp_path / 'published.pth'), cwd=tmp_path)
+    log = run(
+        tool(scope, case['publish']),
+        str(checkpoint),
+        str(tmp_path / 'published.pth'),
+        cwd=tmp_path)
     published = next(tmp_path.glob('published-*.pth'))
 
     # the inferencer (our classes come in through the config's custom_imports)
     folder = Path(case['image'].format('')).resolve()
     image = str(sorted(folder.iterdir())[0])
-    out = run('-c', f'''
+    out = run(
+        '-c', f'''
 import json
 CONFIG, WEIGHTS, IMAGE = {config!r}, {str(published)!r}, {image!r}
 {case['infer']}''')

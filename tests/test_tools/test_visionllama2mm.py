@@ -5,12 +5,12 @@ import sys
 import pytest
 import torch
 from mmpretrain.models import build_classifier
-
 from reference import official_deit_forward, synthetic_deit_state_dict
+
 from visionllama_mm.models import VisionLLaMA
 
-SPEC = importlib.util.spec_from_file_location(
-    'visionllama2mm', 'tools/model_converters/visionllama2mm.py')
+SPEC = importlib.util.spec_from_file_location('visionllama2mm',
+                                              'tools/model_converters/visionllama2mm.py')
 converter = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(converter)
 
@@ -18,20 +18,31 @@ DIM, DEPTH, HEADS, HIDDEN, PATCH, CLASSES = 32, 2, 2, 64, 8, 5
 
 
 def classifier():
-    return build_classifier(dict(
-        type='ImageClassifier',
-        backbone=dict(type='VisionLLaMA', img_size=32, patch_size=PATCH,
-                      arch=dict(embed_dims=DIM, num_layers=DEPTH, num_heads=HEADS,
-                                feedforward_channels=HIDDEN, layer_scale_init_value=1e-4)),
-        head=dict(type='LinearClsHead', num_classes=CLASSES, in_channels=DIM)))
+    return build_classifier(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(
+                type='VisionLLaMA',
+                img_size=32,
+                patch_size=PATCH,
+                arch=dict(
+                    embed_dims=DIM,
+                    num_layers=DEPTH,
+                    num_heads=HEADS,
+                    feedforward_channels=HIDDEN,
+                    layer_scale_init_value=1e-4)),
+            head=dict(type='LinearClsHead', num_classes=CLASSES, in_channels=DIM)))
 
 
 def test_deit_layout_matches_official_forward(tmp_path):
     official = synthetic_deit_state_dict(DIM, DEPTH, HIDDEN, PATCH, CLASSES)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save({'model': official}, src)
-    subprocess.run([sys.executable, 'tools/model_converters/visionllama2mm.py',
-                    str(src), str(dst)], check=True)
+    subprocess.run(
+        [sys.executable, 'tools/model_converters/visionllama2mm.py',
+         str(src),
+         str(dst)],
+        check=True)
     model = classifier().eval()
     state = torch.load(dst, weights_only=True)['state_dict']
     result = model.load_state_dict(state, strict=True)
@@ -44,18 +55,34 @@ def test_deit_layout_matches_official_forward(tmp_path):
 
 
 def test_mae_layout_round_trip():
-    backbone = VisionLLaMA(arch=dict(embed_dims=DIM, num_layers=DEPTH, num_heads=HEADS,
-                                     feedforward_channels=HIDDEN, ffn_bias=True),
-                           img_size=32, patch_size=PATCH)
+    backbone = VisionLLaMA(
+        arch=dict(
+            embed_dims=DIM,
+            num_layers=DEPTH,
+            num_heads=HEADS,
+            feedforward_channels=HIDDEN,
+            ffn_bias=True),
+        img_size=32,
+        patch_size=PATCH)
     release = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
     release['backbone.pos_embed'] = torch.zeros(1, 17, DIM)
     release['neck.decoder_embed.weight'] = torch.zeros(4, DIM)
     converted = converter.convert({'state_dict': release})
-    assert 'backbone.pos_embed' not in converted and 'neck.decoder_embed.weight' not in converted
-    fresh = VisionLLaMA(arch=dict(embed_dims=DIM, num_layers=DEPTH, num_heads=HEADS,
-                                  feedforward_channels=HIDDEN, ffn_bias=True),
-                        img_size=32, patch_size=PATCH)
-    fresh.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items()},
+    assert 'backbone.pos_embed' not in converted
+    assert 'neck.decoder_embed.weight' not in converted
+    fresh = VisionLLaMA(
+        arch=dict(
+            embed_dims=DIM,
+            num_layers=DEPTH,
+            num_heads=HEADS,
+            feedforward_channels=HIDDEN,
+            ffn_bias=True),
+        img_size=32,
+        patch_size=PATCH)
+    fresh.load_state_dict({
+        k[len('backbone.'):]: v
+        for k, v in converted.items()
+    },
                           strict=True)
     for key, value in backbone.state_dict().items():
         assert torch.equal(value, fresh.state_dict()[key])

@@ -17,7 +17,7 @@ Examples::
 
     python tools/analysis_tools/benchmark.py \\
         mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py \\
-        mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py \\
+    mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py \\
         --device cpu --shape 512 512 --batch-size 1 --warmup 1 --repeats 2
     python tools/analysis_tools/benchmark.py configs/demo/visionllama-tiny-p4_1xb64-\\
 50e_demo-shapes.py --shape 32 32 --batch-size 64
@@ -34,8 +34,8 @@ import torch
 from mmengine.config import DictAction
 
 from visionllama_mm.apis import (build_model, config_name, describe_device, get_scope,
-                                 load_config, make_batch, markdown_table,
-                                 median_seconds, seg_test_mode)
+                                 load_config, make_batch, markdown_table, median_seconds,
+                                 seg_test_mode)
 
 HEADER = ('config', 'scope', 'test mode', 'shape', 'batch', 'images/s', 'ms/img')
 
@@ -44,15 +44,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='config files or scope::path')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    parser.add_argument('--shape', type=int, nargs=2, default=(512, 512),
-                        metavar=('H', 'W'), help='input image size (default 512 512)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=(512, 512),
+        metavar=('H', 'W'),
+        help='input image size (default 512 512)')
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (CPU)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides applied to every config, key=value')
+    parser.add_argument(
+        '--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides applied to every config, key=value')
     parser.add_argument('--out', default='work_dirs/benchmark.json')
     return parser.parse_args(argv)
 
@@ -70,17 +78,22 @@ def benchmark_config(path: str, args: argparse.Namespace) -> Dict:
             model.test_step(data)
 
     seconds = median_seconds(step, args.warmup, args.repeats, args.device)
-    del model
-    return dict(config=config_name(path), path=path, scope=scope,
-                test_mode=seg_test_mode(cfg) if scope == 'mmseg' else '-',
-                shape=list(args.shape), batch_size=args.batch_size,
-                img_s=args.batch_size / seconds, ms_img=seconds * 1e3 / args.batch_size)
+    return dict(
+        config=config_name(path),
+        path=path,
+        scope=scope,
+        test_mode=seg_test_mode(cfg) if scope == 'mmseg' else '-',
+        shape=list(args.shape),
+        batch_size=args.batch_size,
+        img_s=args.batch_size / seconds,
+        ms_img=seconds * 1e3 / args.batch_size)
 
 
 def format_row(row: Dict) -> List[str]:
-    return [row['config'], row['scope'], row['test_mode'],
-            'x'.join(map(str, row['shape'])), str(row['batch_size']),
-            f"{row['img_s']:.2f}", f"{row['ms_img']:.1f}"]
+    return [
+        row['config'], row['scope'], row['test_mode'], 'x'.join(map(str, row['shape'])),
+        str(row['batch_size']), f"{row['img_s']:.2f}", f"{row['ms_img']:.1f}"
+    ]
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:
@@ -93,9 +106,15 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           f'(preprocess + predict), median of {args.repeats} after '
           f'{args.warmup} warm-up\n')
     print(markdown_table(HEADER, [format_row(row) for row in rows]))
-    result = dict(device=args.device, device_name=device, torch=torch.__version__,
-                  shape=list(args.shape), batch_size=args.batch_size,
-                  warmup=args.warmup, repeats=args.repeats, rows=rows)
+    result = dict(
+        device=args.device,
+        device_name=device,
+        torch=torch.__version__,
+        shape=list(args.shape),
+        batch_size=args.batch_size,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        rows=rows)
     if osp.dirname(args.out):
         os.makedirs(osp.dirname(args.out), exist_ok=True)
     with open(args.out, 'w') as f:

@@ -61,58 +61,83 @@ NUM_CLASSES = 1000
 # name -> (source, build kwargs, default batch, image size, optimizer)
 PRESETS: Dict[str, Tuple[str, Dict, int, int, str]] = {
     # ---- ours
-    'visionllama-b': ('ours', dict(type='VisionLLaMA', arch='b', patch_size=16,
-                                   out_type='cls_token'), 256, 224, 'adamw'),
-    'visionllama-l': ('ours', dict(type='VisionLLaMA', arch='l', patch_size=16,
-                                   out_type='cls_token'), 128, 224, 'adamw'),
-    'pyramid-visionllama-b': ('ours', dict(type='PyramidVisionLLaMA', arch='b',
-                                           out_indices=(3, ), out_type='avg_featmap'),
-                              256, 224, 'adamw'),
-    'aim-600m': ('ours', dict(type='AIM', arch='600m', patch_size=14,
-                              out_type='avg_featmap'), 128, 224, 'adamw'),
-    'vitg-G14': ('ours', dict(type='ViTG', arch='G', patch_size=14, out_type='map',
-                              with_cp=True), 64, 224, 'adamw'),
-    'vitg-G14-b256-factored': ('ours', dict(type='ViTG', arch='G', patch_size=14,
-                                            out_type='map', with_cp=True),
-                               256, 224, 'factored'),
+    'visionllama-b':
+    ('ours', dict(type='VisionLLaMA', arch='b', patch_size=16,
+                  out_type='cls_token'), 256, 224, 'adamw'),
+    'visionllama-l':
+    ('ours', dict(type='VisionLLaMA', arch='l', patch_size=16,
+                  out_type='cls_token'), 128, 224, 'adamw'),
+    'pyramid-visionllama-b':
+    ('ours',
+     dict(type='PyramidVisionLLaMA', arch='b', out_indices=(3, ),
+          out_type='avg_featmap'), 256, 224, 'adamw'),
+    'aim-600m': ('ours',
+                 dict(type='AIM', arch='600m', patch_size=14,
+                      out_type='avg_featmap'), 128, 224, 'adamw'),
+    'vitg-G14': ('ours',
+                 dict(type='ViTG', arch='G', patch_size=14, out_type='map',
+                      with_cp=True), 64, 224, 'adamw'),
+    'vitg-G14-b256-factored':
+    ('ours', dict(type='ViTG', arch='G', patch_size=14, out_type='map',
+                  with_cp=True), 256, 224, 'factored'),
     # ---- timm references
     'timm-vit-b16': ('timm', dict(model_name='vit_base_patch16_224'), 256, 224, 'adamw'),
     'timm-eva02-b14': ('timm', dict(model_name='eva02_base_patch14_224'), 256, 224,
                        'adamw'),
-    'timm-vit-l16': ('timm', dict(model_name='vit_large_patch16_224'), 128, 224,
-                     'adamw'),
-    'timm-vit-g14': ('timm', dict(model_name='vit_giant_patch14_224'), 64, 224,
-                     'adamw'),
+    'timm-vit-l16': ('timm', dict(model_name='vit_large_patch16_224'), 128, 224, 'adamw'),
+    'timm-vit-g14': ('timm', dict(model_name='vit_giant_patch14_224'), 64, 224, 'adamw'),
     'timm-twins-svt-b': ('timm', dict(model_name='twins_svt_base'), 256, 224, 'adamw'),
-    'timm-vit-G14': ('timm', dict(model_name='vit_gigantic_patch14_224',
-                                  class_token=False, global_pool='map',
-                                  grad_checkpointing=True), 64, 224, 'adamw'),
+    'timm-vit-G14': ('timm',
+                     dict(
+                         model_name='vit_gigantic_patch14_224',
+                         class_token=False,
+                         global_pool='map',
+                         grad_checkpointing=True), 64, 224, 'adamw'),
     # ---- tiny (CPU smoke tests; not in the default list)
-    'visionllama-tiny': ('ours', dict(type='VisionLLaMA', arch=dict(
-        embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128),
-        patch_size=8, out_type='cls_token'), 4, 32, 'adamw'),
-    'pyramid-visionllama-tiny': ('ours', dict(type='PyramidVisionLLaMA', arch=dict(
-        embed_dims=[16, 32], depths=[2, 2], num_heads=[1, 2]), window_sizes=4,
-        sr_ratios=(2, 1), out_indices=(1, ), out_type='avg_featmap'), 4, 32, 'adamw'),
-    'aim-tiny': ('ours', dict(type='AIM', arch=dict(embed_dims=64, num_layers=2,
-                                                    num_heads=2),
-                              patch_size=8, out_type='avg_featmap'), 4, 32, 'adamw'),
-    'vitg-tiny': ('ours', dict(type='ViTG', arch=dict(
-        embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128),
-        patch_size=8, out_type='map', with_cp=True), 4, 32, 'factored'),
-    'timm-vit-tiny': ('timm', dict(model_name='vit_tiny_patch16_224', img_size=32,
-                                   patch_size=8, depth=2), 4, 32, 'adamw'),
+    'visionllama-tiny':
+    ('ours',
+     dict(
+         type='VisionLLaMA',
+         arch=dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128),
+         patch_size=8,
+         out_type='cls_token'), 4, 32, 'adamw'),
+    'pyramid-visionllama-tiny':
+    ('ours',
+     dict(
+         type='PyramidVisionLLaMA',
+         arch=dict(embed_dims=[16, 32], depths=[2, 2], num_heads=[1, 2]),
+         window_sizes=4,
+         sr_ratios=(2, 1),
+         out_indices=(1, ),
+         out_type='avg_featmap'), 4, 32, 'adamw'),
+    'aim-tiny': ('ours',
+                 dict(
+                     type='AIM',
+                     arch=dict(embed_dims=64, num_layers=2, num_heads=2),
+                     patch_size=8,
+                     out_type='avg_featmap'), 4, 32, 'adamw'),
+    'vitg-tiny':
+    ('ours',
+     dict(
+         type='ViTG',
+         arch=dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128),
+         patch_size=8,
+         out_type='map',
+         with_cp=True), 4, 32, 'factored'),
+    'timm-vit-tiny':
+    ('timm', dict(model_name='vit_tiny_patch16_224', img_size=32, patch_size=8,
+                  depth=2), 4, 32, 'adamw'),
 }
 DEFAULT_MODELS = [name for name in PRESETS if 'tiny' not in name]
 
 # (description, numerator row, denominator row or None, metric, threshold)
 GOALS = [
-    ('VisionLLaMA-B eager img/s >= 0.9x timm ViT-B/16', 'visionllama-b',
-     'timm-vit-b16', 'img_s', 0.9, 'eager'),
-    ('VisionLLaMA-B eager img/s >= 2x timm EVA02-B/14', 'visionllama-b',
-     'timm-eva02-b14', 'img_s', 2.0, 'eager'),
-    ('VisionLLaMA-B MFU >= 0.45 with torch.compile', 'visionllama-b', None, 'mfu',
-     0.45, 'compile'),
+    ('VisionLLaMA-B eager img/s >= 0.9x timm ViT-B/16', 'visionllama-b', 'timm-vit-b16',
+     'img_s', 0.9, 'eager'),
+    ('VisionLLaMA-B eager img/s >= 2x timm EVA02-B/14', 'visionllama-b', 'timm-eva02-b14',
+     'img_s', 2.0, 'eager'),
+    ('VisionLLaMA-B MFU >= 0.45 with torch.compile', 'visionllama-b', None, 'mfu', 0.45,
+     'compile'),
     ('Pyramid VisionLLaMA-B eager img/s >= 1.5x timm Twins-SVT-B',
      'pyramid-visionllama-b', 'timm-twins-svt-b', 'img_s', 1.5, 'eager'),
     ('AIM-600M MFU >= 0.40 eager', 'aim-600m', None, 'mfu', 0.40, 'eager'),
@@ -124,38 +149,60 @@ DEFAULT_PAIRS = list(dict.fromkeys((num, den) for _, num, den, *_ in GOALS if de
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--models', default=','.join(DEFAULT_MODELS),
-                        help=f'comma-separated presets: {", ".join(PRESETS)}')
-    parser.add_argument('--batch-size', default=None,
-                        help='one batch size for all models, or name=N,name=N')
-    parser.add_argument('--img-size', type=int, default=None,
-                        help='input size for all models (default: each preset\'s)')
+    parser.add_argument(
+        '--models',
+        default=','.join(DEFAULT_MODELS),
+        help=f'comma-separated presets: {", ".join(PRESETS)}')
+    parser.add_argument(
+        '--batch-size',
+        default=None,
+        help='one batch size for all models, or name=N,name=N')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        default=None,
+        help='input size for all models (default: each preset\'s)')
     parser.add_argument('--device', default='cuda', choices=('cpu', 'cuda'))
-    parser.add_argument('--precision', default='bf16', choices=('bf16', 'fp32'),
-                        help='bf16 autocast (fp32 weights) or plain fp32')
-    parser.add_argument('--modes', default='eager',
-                        help='comma-separated: eager, compile')
-    parser.add_argument('--compile', action='store_true',
-                        help='shortcut for --modes eager,compile')
-    parser.add_argument('--compile-mode', default=None,
-                        help='torch.compile mode (e.g. max-autotune-no-cudagraphs)')
-    parser.add_argument('--compile-backend', default='inductor',
-                        help='torch.compile backend (aot_eager for quick CPU checks)')
+    parser.add_argument(
+        '--precision',
+        default='bf16',
+        choices=('bf16', 'fp32'),
+        help='bf16 autocast (fp32 weights) or plain fp32')
+    parser.add_argument(
+        '--modes', default='eager', help='comma-separated: eager, compile')
+    parser.add_argument(
+        '--compile', action='store_true', help='shortcut for --modes eager,compile')
+    parser.add_argument(
+        '--compile-mode',
+        default=None,
+        help='torch.compile mode (e.g. max-autotune-no-cudagraphs)')
+    parser.add_argument(
+        '--compile-backend',
+        default='inductor',
+        help='torch.compile backend (aot_eager for quick CPU checks)')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--steps', type=int, default=4,
-                        help='timed steps per model in each repetition')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='interleaved repetitions (median and spread over them)')
-    parser.add_argument('--pairs', default=None,
-                        help='comma-separated A:B pairs timed interleaved, img/s '
-                        'ratio A/B (default: the pairs of the goals; \'\' times '
-                        'every model alone, e.g. when two do not fit in memory)')
-    parser.add_argument('--peak-tflops', type=float, default=H100_BF16_DENSE_TFLOPS,
-                        help='peak TFLOP/s for MFU (default: H100 SXM dense bf16)')
-    parser.add_argument('--no-measure-peak', action='store_true',
-                        help='skip measuring the matmul rate')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch.set_num_threads (CPU)')
+    parser.add_argument(
+        '--steps', type=int, default=4, help='timed steps per model in each repetition')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=5,
+        help='interleaved repetitions (median and spread over them)')
+    parser.add_argument(
+        '--pairs',
+        default=None,
+        help='comma-separated A:B pairs timed interleaved, img/s '
+        'ratio A/B (default: the pairs of the goals; \'\' times '
+        'every model alone, e.g. when two do not fit in memory)')
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        default=H100_BF16_DENSE_TFLOPS,
+        help='peak TFLOP/s for MFU (default: H100 SXM dense bf16)')
+    parser.add_argument(
+        '--no-measure-peak', action='store_true', help='skip measuring the matmul rate')
+    parser.add_argument(
+        '--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
     parser.add_argument('--out-dir', default='work_dirs/benchmark_backbone')
     args = parser.parse_args(argv)
     args.model_list = [m.strip() for m in args.models.split(',') if m.strip()]
@@ -233,13 +280,14 @@ def build_model(name: str, img_size: int) -> nn.Module:
         model_name = kwargs.pop('model_name')
         if 'img_size' not in kwargs and 'twins' not in model_name:
             kwargs['img_size'] = img_size
-        model = timm.create_model(model_name, pretrained=False,
-                                  num_classes=NUM_CLASSES, **kwargs)
+        model = timm.create_model(
+            model_name, pretrained=False, num_classes=NUM_CLASSES, **kwargs)
         if grad_ckpt:
             model.set_grad_checkpointing(True)
         return model
-    import visionllama_mm  # noqa: F401  (registers the backbones)
     from mmpretrain.registry import MODELS
+
+    import visionllama_mm  # noqa: F401  (registers the backbones)
     if kwargs['type'] in ('VisionLLaMA', 'AIM', 'ViTG'):
         kwargs.setdefault('img_size', img_size)
     backbone = MODELS.build(kwargs)
@@ -253,10 +301,9 @@ def build_optimizer(model: nn.Module, kind: str, device: str) -> torch.optim.Opt
     params = [p for p in model.parameters() if p.requires_grad]
     if kind == 'factored':  # the memory-efficient optimizer of ViT-G
         from visionllama_mm.engine.optimizers import FactoredAdamW
-        return FactoredAdamW(params, lr=1e-4, weight_decay=0.05,
-                             momentum_dtype=torch.bfloat16)
-    return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05,
-                             fused=device == 'cuda')
+        return FactoredAdamW(
+            params, lr=1e-4, weight_decay=0.05, momentum_dtype=torch.bfloat16)
+    return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=device == 'cuda')
 
 
 # --------------------------------------------------------------------------- timing
@@ -280,7 +327,7 @@ def measure_matmul_tflops(device: str, precision: str) -> float:
     for _ in range(reps):
         torch.mm(a, b)
     _sync(device)
-    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e12
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e12
 
 
 def _autocast(args):
@@ -306,8 +353,7 @@ def count_flops(model: nn.Module, images, labels, args) -> Tuple[float, float]:
     return counter.get_total_flops(), forward
 
 
-def comparison_groups(models: List[str],
-                      pairs: List[Tuple[str, str]]) -> List[List[str]]:
+def comparison_groups(models: List[str], pairs: List[Tuple[str, str]]) -> List[List[str]]:
     """Models linked by pairs (directly or through a shared model) form one group,
     timed interleaved; a model in no pair is a group of its own. Order of
     ``models``."""
@@ -334,8 +380,15 @@ def prepare(name: str, args) -> Tuple[List[Dict], Dict[str, Callable[[], None]]]
     source, _, default_batch, default_size, optim_kind = PRESETS[name]
     batch = args.batch_sizes.get(name, args.batch_sizes.get('*', default_batch))
     size = args.img_size or default_size
-    rows = [dict(model=name, source=source, mode=mode, batch_size=batch, img_size=size,
-                 optimizer=optim_kind) for mode in args.mode_list]
+    rows = [
+        dict(
+            model=name,
+            source=source,
+            mode=mode,
+            batch_size=batch,
+            img_size=size,
+            optimizer=optim_kind) for mode in args.mode_list
+    ]
     device = args.device
     steps: Dict[str, Callable[[], None]] = {}
     try:
@@ -373,7 +426,7 @@ def prepare(name: str, args) -> Tuple[List[Dict], Dict[str, Callable[[], None]]]
             _sync(device)
             row['warmup_s'] = time.perf_counter() - start
             if device == 'cuda':
-                row['peak_mem_gib'] = (torch.cuda.max_memory_allocated() - base) / 2 ** 30
+                row['peak_mem_gib'] = (torch.cuda.max_memory_allocated() - base) / 2**30
             steps[row['mode']] = step
         except Exception as err:  # e.g. OOM in one mode
             optimizer.zero_grad(set_to_none=True)
@@ -452,10 +505,12 @@ def _fmt(value, spec: str) -> str:
 
 
 def markdown(rows: List[Dict], header: str, pairs: List[Dict]) -> str:
-    lines = [header, '',
-             '| model | mode | batch | params (M) | img/s | step (ms) | TFLOP/step '
-             '| MFU | MFU (3xfwd) | MFU vs measured peak | peak mem (GiB) |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+    lines = [
+        header, '',
+        '| model | mode | batch | params (M) | img/s | step (ms) | TFLOP/step '
+        '| MFU | MFU (3xfwd) | MFU vs measured peak | peak mem (GiB) |',
+        '|---|---|---|---|---|---|---|---|---|---|---|'
+    ]
     for r in rows:
         if 'error' in r:
             lines.append(f"| {r['model']} | {r['mode']} | {r['batch_size']} | "
@@ -469,10 +524,14 @@ def markdown(rows: List[Dict], header: str, pairs: List[Dict]) -> str:
             f"{_fmt(r.get('mfu_vs_measured'), '.3g')} | "
             f"{_fmt(r.get('peak_mem_gib'), '.1f')} |")
     if pairs:
-        lines += ['', '| img/s ratio (interleaved) | mode | median | min-max |',
-                  '|---|---|---|---|']
-        lines += [f"| {p['a']} / {p['b']} | {p['mode']} | {p['median']:.3f} | "
-                  f"{p['min']:.3f}-{p['max']:.3f} |" for p in pairs]
+        lines += [
+            '', '| img/s ratio (interleaved) | mode | median | min-max |',
+            '|---|---|---|---|'
+        ]
+        lines += [
+            f"| {p['a']} / {p['b']} | {p['mode']} | {p['median']:.3f} | "
+            f"{p['min']:.3f}-{p['max']:.3f} |" for p in pairs
+        ]
     goals = check_goals(rows, pairs)
     if goals:
         lines += ['', '| goal | measured | met |', '|---|---|---|']
@@ -480,14 +539,13 @@ def markdown(rows: List[Dict], header: str, pairs: List[Dict]) -> str:
     return '\n'.join(lines)
 
 
-def check_goals(rows: List[Dict], pairs: Optional[List[Dict]] = None
-                ) -> List[Tuple[str, float, bool]]:
+def check_goals(rows: List[Dict],
+                pairs: Optional[List[Dict]] = None) -> List[Tuple[str, float, bool]]:
     """``(goal, value, met)`` of every goal whose rows were measured; a ratio is the
     median interleaved ratio of ``pairs`` where the pair was timed, else the ratio of
     the two rows' medians."""
     found = {(r['model'], r['mode']): r for r in rows if 'error' not in r}
-    medians = {(p['a'], p['b'], p['mode'], p['metric']): p['median']
-               for p in pairs or []}
+    medians = {(p['a'], p['b'], p['mode'], p['metric']): p['median'] for p in pairs or []}
     out = []
     for text, num, den, metric, threshold, mode in GOALS:
         a = found.get((num, mode))
@@ -523,8 +581,8 @@ def main(argv: Optional[List[str]] = None) -> List[Dict]:
             raise SystemExit('--device cuda: no CUDA device; use --device cpu')
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    peak = None if args.no_measure_peak else measure_matmul_tflops(args.device,
-                                                                   args.precision)
+    peak = None if args.no_measure_peak else measure_matmul_tflops(
+        args.device, args.precision)
     rows = []
     for group in comparison_groups(args.model_list, args.pair_list):
         for row in run_group(group, args, peak):
@@ -536,13 +594,23 @@ def main(argv: Optional[List[str]] = None) -> List[Dict]:
     print('\n' + table)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(setup=header, device=args.device,
-                       device_name=header.split('(')[1].split(')')[0],
-                       torch=torch.__version__, precision=args.precision,
-                       peak_tflops=args.peak_tflops, measured_peak_tflops=peak,
-                       steps=args.steps, repeats=args.repeats, warmup=args.warmup,
-                       rows=rows, pairs=pairs, goals=check_goals(rows, pairs)), f,
-                  indent=2)
+        json.dump(
+            dict(
+                setup=header,
+                device=args.device,
+                device_name=header.split('(')[1].split(')')[0],
+                torch=torch.__version__,
+                precision=args.precision,
+                peak_tflops=args.peak_tflops,
+                measured_peak_tflops=peak,
+                steps=args.steps,
+                repeats=args.repeats,
+                warmup=args.warmup,
+                rows=rows,
+                pairs=pairs,
+                goals=check_goals(rows, pairs)),
+            f,
+            indent=2)
     with open(os.path.join(args.out_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     print(f'\nwrote {args.out_dir}/results.json and results.md')

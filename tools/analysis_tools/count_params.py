@@ -25,9 +25,12 @@ def count(model: torch.nn.Module) -> Dict[str, int]:
     blocks = sum(p.numel() for n, p in params.items()
                  if n.startswith(('layers.', 'blocks.')))
     embed = sum(p.numel() for n, p in params.items() if n.startswith('patch_embed'))
-    return dict(total=total,
-                trainable=sum(p.numel() for p in params.values() if p.requires_grad),
-                blocks=blocks, patch_embed=embed, other=total - blocks - embed)
+    return dict(
+        total=total,
+        trainable=sum(p.numel() for p in params.values() if p.requires_grad),
+        blocks=blocks,
+        patch_embed=embed,
+        other=total - blocks - embed)
 
 
 def build_on_meta(spec: str, **kwargs) -> torch.nn.Module:
@@ -46,8 +49,10 @@ def build_on_meta(spec: str, **kwargs) -> torch.nn.Module:
 
 
 def table(specs: Sequence[str], **kwargs) -> List[str]:
-    rows = ['| model | params | trainable | blocks | patch embed | other |',
-            '|---|---:|---:|---:|---:|---:|']
+    rows = [
+        '| model | params | trainable | blocks | patch embed | other |',
+        '|---|---:|---:|---:|---:|---:|'
+    ]
     for spec in specs:
         c = count(build_on_meta(spec, **kwargs))
         rows.append(f"| {spec} | {c['total'] / 1e6:,.2f}M | {c['trainable'] / 1e6:,.2f}M"
@@ -59,8 +64,8 @@ def table(specs: Sequence[str], **kwargs) -> List[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--models', nargs='+', required=True, metavar='TYPE:ARCH')
-    parser.add_argument('--kwargs', default='{}',
-                        help='dict literal of extra constructor arguments')
+    parser.add_argument(
+        '--kwargs', default='{}', help='dict literal of extra constructor arguments')
     args = parser.parse_args()
     print('\n'.join(table(args.models, **ast.literal_eval(args.kwargs))))
 

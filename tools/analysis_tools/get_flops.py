@@ -23,7 +23,7 @@ Examples::
 
     python tools/analysis_tools/get_flops.py \\
         mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py \\
-        mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py \\
+    mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py \\
         --shape 512 512
 
 Prints a Markdown table and writes JSON (``--out``).
@@ -47,11 +47,19 @@ HEADER = ('config', 'scope', 'shape', 'params (M)', 'GFLOPs', 'backbone params (
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='config files or scope::path')
-    parser.add_argument('--shape', type=int, nargs=2, default=(512, 512),
-                        metavar=('H', 'W'), help='input image size (default 512 512)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=(512, 512),
+        metavar=('H', 'W'),
+        help='input image size (default 512 512)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides applied to every config, key=value')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides applied to every config, key=value')
     parser.add_argument('--out', default='work_dirs/get_flops.json')
     return parser.parse_args(argv)
 
@@ -63,8 +71,12 @@ def measure_config(path: str, args: argparse.Namespace) -> Dict:
     torch.manual_seed(0)
     model = build_model(cfg, args.device)
     counts = model_complexity(model, make_batch(scope, args.shape, 1))
-    return dict(config=config_name(path), path=path, scope=scope,
-                shape=list(args.shape), **counts)
+    return dict(
+        config=config_name(path),
+        path=path,
+        scope=scope,
+        shape=list(args.shape),
+        **counts)
 
 
 def _scaled(value: Optional[int], unit: float) -> str:
@@ -76,10 +88,13 @@ def _scaled(value: Optional[int], unit: float) -> str:
 
 
 def format_row(row: Dict) -> List[str]:
-    return [row['config'], row['scope'], 'x'.join(map(str, row['shape'])),
-            _scaled(row['params'], 1e6), _scaled(row['flops'], 1e9),
-            _scaled(row.get('backbone_params'), 1e6),
-            _scaled(row.get('backbone_flops'), 1e9)]
+    return [
+        row['config'], row['scope'], 'x'.join(map(str, row['shape'])),
+        _scaled(row['params'], 1e6),
+        _scaled(row['flops'], 1e9),
+        _scaled(row.get('backbone_params'), 1e6),
+        _scaled(row.get('backbone_flops'), 1e9)
+    ]
 
 
 def main(argv: Optional[List[str]] = None) -> Dict:

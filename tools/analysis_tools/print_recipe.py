@@ -101,13 +101,17 @@ def crop_ratio(pipeline: Sequence[Dict[str, Any]]) -> Optional[str]:
 
 def no_decay(paramwise: Dict[str, Any]) -> str:
     """Parameters the paramwise config keeps free of weight decay."""
-    parts = [label for key, label in (('flat_decay_mult', '1-D params'),
-                                      ('norm_decay_mult', 'norms'),
-                                      ('bias_decay_mult', 'biases'),
-                                      ('dwconv_decay_mult', 'depth-wise convs'))
-             if paramwise.get(key) == 0]
-    parts += [f"'{key}'" for key, value in (paramwise.get('custom_keys') or {}).items()
-              if value.get('decay_mult', 1) == 0]
+    parts = [
+        label
+        for key, label in (('flat_decay_mult', '1-D params'),
+                           ('norm_decay_mult', 'norms'), ('bias_decay_mult', 'biases'),
+                           ('dwconv_decay_mult', 'depth-wise convs'))
+        if paramwise.get(key) == 0
+    ]
+    parts += [
+        f"'{key}'" for key, value in (paramwise.get('custom_keys') or {}).items()
+        if value.get('decay_mult', 1) == 0
+    ]
     return ', '.join(parts) or 'none'
 
 
@@ -127,11 +131,14 @@ def schedule(cfg: Config) -> str:
 def recipe_rows(cfg: Config, name: str, gpus: Optional[int] = None) -> List[Row]:
     """The recipe of a merged config as ``(item, value)`` rows."""
     model = cfg.model
-    rows: List[Row] = [('model', call(model, SKIP_ARGS + MODEL_SKIP + (
-        'backbone', 'neck', 'head', 'decode_head', 'auxiliary_head', 'rpn_head',
-        'roi_head')))]
-    for part in ('backbone', 'neck', 'head', 'decode_head', 'auxiliary_head',
-                 'rpn_head', 'roi_head'):
+    rows: List[Row] = [
+        ('model',
+         call(
+             model, SKIP_ARGS + MODEL_SKIP + ('backbone', 'neck', 'head', 'decode_head',
+                                              'auxiliary_head', 'rpn_head', 'roi_head')))
+    ]
+    for part in ('backbone', 'neck', 'head', 'decode_head', 'auxiliary_head', 'rpn_head',
+                 'roi_head'):
         if isinstance(model.get(part), dict):
             rows.append((part, call(model[part], SKIP_ARGS + MODEL_SKIP)))
     init = (model.get('backbone') or {}).get('init_cfg')
@@ -143,15 +150,15 @@ def recipe_rows(cfg: Config, name: str, gpus: Optional[int] = None) -> List[Row]
     wrapper = cfg.optim_wrapper
     paramwise = wrapper.get('paramwise_cfg') or {}
     rows.append(('optimizer', call(wrapper.optimizer)))
-    rows.append(('constructor',
-                 wrapper.get('constructor', 'DefaultOptimWrapperConstructor')))
+    rows.append(
+        ('constructor', wrapper.get('constructor', 'DefaultOptimWrapperConstructor')))
     rate = paramwise.get('layer_decay_rate', paramwise.get('decay_rate'))
     rows.append(('layer decay', fmt(rate) if rate is not None else 'none'))
     rows.append(('no weight decay', no_decay(paramwise)))
     rows.append(('schedule', schedule(cfg)))
     train_cfg = cfg.get('train_cfg') or {}
-    length = (f"{train_cfg['max_epochs']} epochs" if 'max_epochs' in train_cfg
-              else f"{train_cfg.get('max_iters')} iterations")
+    length = (f"{train_cfg['max_epochs']} epochs" if 'max_epochs' in train_cfg else
+              f"{train_cfg.get('max_iters')} iterations")
     rows.append(('length', length))
 
     per_gpu = cfg.train_dataloader.get('batch_size')
@@ -159,7 +166,7 @@ def recipe_rows(cfg: Config, name: str, gpus: Optional[int] = None) -> List[Row]
     n_gpus, source = gpus_of(cfg, name, gpus)
     total = f' = {n_gpus * per_gpu * accum}' if n_gpus and per_gpu else ''
     rows.append(('total batch', f'{n_gpus or "?"} GPUs ({source}) x {per_gpu} per GPU '
-                                f'x {accum} accumulation{total}'))
+                 f'x {accum} accumulation{total}'))
     rows.append(('sampler', fmt(cfg.train_dataloader.get('sampler'))))
 
     dataset = cfg.train_dataloader.dataset
@@ -184,10 +191,10 @@ def recipe_rows(cfg: Config, name: str, gpus: Optional[int] = None) -> List[Row]
 
     amp = wrapper.get('type') == 'AmpOptimWrapper'
     rows.append(('AMP', f"yes ({fmt(wrapper.get('dtype', 'float16'))}, loss scale "
-                        f"{fmt(wrapper.get('loss_scale', 'dynamic'))})" if amp
-                 else 'no (tools/train.py --amp turns it on)'))
-    rows.append(('gradient clipping', fmt(wrapper.get('clip_grad')) if
-                 wrapper.get('clip_grad') else 'none'))
+                 f"{fmt(wrapper.get('loss_scale', 'dynamic'))})"
+                 if amp else 'no (tools/train.py --amp turns it on)'))
+    rows.append(('gradient clipping',
+                 fmt(wrapper.get('clip_grad')) if wrapper.get('clip_grad') else 'none'))
     return rows
 
 
@@ -195,8 +202,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file or scope::path')
     parser.add_argument('--gpus', type=int, help='GPUs for the total batch')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings, as tools/train.py')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings, as tools/train.py')
     args = parser.parse_args(argv)
     if args.gpus is not None and args.gpus < 1:
         parser.error(f'--gpus must be a positive integer, got {args.gpus}')

@@ -61,16 +61,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='classifier config file or scope::path')
     parser.add_argument('checkpoint', help='checkpoint to evaluate')
     parser.add_argument('--sizes', type=int, nargs='+', default=[160, 224, 320, 448])
-    parser.add_argument('--rope-types', nargs='+',
-                        default=['1d', '2d', 'as2d', 'ntk:2', 'ntk:4'],
-                        help="1d, 2d, as2d, ntk or ntk:ALPHA")
+    parser.add_argument(
+        '--rope-types',
+        nargs='+',
+        default=['1d', '2d', 'as2d', 'ntk:2', 'ntk:4'],
+        help="1d, 2d, as2d, ntk or ntk:ALPHA")
     parser.add_argument('--metric', default='accuracy/top1')
     parser.add_argument('--out-dir', default='work_dirs/rope_sweep')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value (e.g. '
-                        'val_dataloader.dataset.indices=1000)')
-    parser.add_argument('--verbose', action='store_true',
-                        help="keep the runners' INFO logs")
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, key=value (e.g. '
+        'val_dataloader.dataset.indices=1000)')
+    parser.add_argument(
+        '--verbose', action='store_true', help="keep the runners' INFO logs")
     return parser.parse_args(argv)
 
 
@@ -119,16 +124,18 @@ def resize_pipeline(pipeline: List[dict], size: int) -> List[dict]:
             transform[key] = _sized_like(transform[key], size)
             resized = True
         elif kind in RESIZES and transform.get('scale') is not None:
-            transform['scale'] = (_scale_value(transform['scale'], size / old_crop)
-                                  if old_crop else _sized_like(transform['scale'], size))
+            transform['scale'] = (
+                _scale_value(transform['scale'], size / old_crop)
+                if old_crop else _sized_like(transform['scale'], size))
             resized = True
         elif kind == 'Resize':  # scale_factor only
             transform.pop('scale_factor', None)
             transform['scale'] = (size, size)
             resized = True
     if not resized:
-        loads = [i for i, t in enumerate(pipeline)
-                 if t.get('type') == 'LoadImageFromFile']
+        loads = [
+            i for i, t in enumerate(pipeline) if t.get('type') == 'LoadImageFromFile'
+        ]
         pipeline.insert(loads[0] + 1 if loads else 0,
                         dict(type='Resize', scale=(size, size)))
     return pipeline
@@ -143,8 +150,8 @@ def _dataset_nodes(dataset: dict) -> List[dict]:
     return [node for sub in dataset.get('datasets', []) for node in _dataset_nodes(sub)]
 
 
-def sweep_config(base: Config, variant: str, size: int, checkpoint: str,
-                 work_dir: str, verbose: bool) -> Config:
+def sweep_config(base: Config, variant: str, size: int, checkpoint: str, work_dir: str,
+                 verbose: bool) -> Config:
     """The config for one (variant, size) evaluation."""
     cfg = copy.deepcopy(base)
     strip_pretrained(cfg)  # the checkpoint provides every weight
@@ -185,8 +192,10 @@ def run_sweep(args: argparse.Namespace) -> Dict[str, Dict[int, float]]:
             if args.metric not in metrics:
                 raise KeyError(f'{args.metric!r} not among the metrics {sorted(metrics)}')
             results[variant][size] = float(metrics[args.metric])
-            print(f'{variant:>8} {size:>5}px  {args.metric} = '
-                  f'{results[variant][size]:.2f}', flush=True)
+            print(
+                f'{variant:>8} {size:>5}px  {args.metric} = '
+                f'{results[variant][size]:.2f}',
+                flush=True)
     return results
 
 
@@ -206,8 +215,12 @@ def plot(results: Dict[str, Dict[int, float]], sizes: Sequence[int], metric: str
     for variant, values in results.items():
         ax.plot(sizes, [values[s] for s in sizes], marker='o', label=variant)
     if train_size:
-        ax.axvline(train_size, color='gray', linestyle='--', linewidth=1,
-                   label=f'trained at {train_size}px')
+        ax.axvline(
+            train_size,
+            color='gray',
+            linestyle='--',
+            linewidth=1,
+            label=f'trained at {train_size}px')
     ax.set_xlabel('input resolution (px)')
     ax.set_ylabel(metric)
     ax.set_xticks(list(sizes))
@@ -230,14 +243,26 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     train_size = _train_size(load_config(args.config, args.cfg_options))
     table = results_table(results, args.sizes)
     print(f'\n{args.metric} of {args.checkpoint}\n\n{table}')
-    paths = {ext: osp.join(args.out_dir, f'rope_sweep.{ext}')
-             for ext in ('md', 'json', 'png')}
+    paths = {
+        ext: osp.join(args.out_dir, f'rope_sweep.{ext}')
+        for ext in ('md', 'json', 'png')
+    }
     with open(paths['md'], 'w') as f:
         f.write(f'{args.metric} of `{args.checkpoint}` (`{args.config}`)\n\n{table}\n')
-    summary = dict(config=args.config, checkpoint=args.checkpoint, metric=args.metric,
-                   train_size=train_size, sizes=args.sizes, rope_types=args.rope_types,
-                   results={v: {str(s): a for s, a in r.items()}
-                            for v, r in results.items()})
+    summary = dict(
+        config=args.config,
+        checkpoint=args.checkpoint,
+        metric=args.metric,
+        train_size=train_size,
+        sizes=args.sizes,
+        rope_types=args.rope_types,
+        results={
+            v: {
+                str(s): a
+                for s, a in r.items()
+            }
+            for v, r in results.items()
+        })
     with open(paths['json'], 'w') as f:
         json.dump(summary, f, indent=2)
     plot(results, args.sizes, args.metric, train_size, paths['png'])

@@ -38,18 +38,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file or scope::path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', required=True, help='output .onnx file')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224),
-                        metavar=('H', 'W'), help='example input size (default 224 224)')
-    parser.add_argument('--batch-size', type=int, default=1,
-                        help='example batch (at least 2 with --dynamic)')
-    parser.add_argument('--dynamic', action='store_true',
-                        help='symbolic batch, height and width')
-    parser.add_argument('--part', choices=PARTS, default='model',
-                        help="'backbone' exports only the model's backbone")
-    parser.add_argument('--opset', type=int, default=None,
-                        help="ONNX opset (default: the exporter's)")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=(224, 224),
+        metavar=('H', 'W'),
+        help='example input size (default 224 224)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='example batch (at least 2 with --dynamic)')
+    parser.add_argument(
+        '--dynamic', action='store_true', help='symbolic batch, height and width')
+    parser.add_argument(
+        '--part',
+        choices=PARTS,
+        default='model',
+        help="'backbone' exports only the model's backbone")
+    parser.add_argument(
+        '--opset', type=int, default=None, help="ONNX opset (default: the exporter's)")
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='config overrides, key=value')
     args = parser.parse_args(argv)
     if min(args.shape) < 1 or args.batch_size < 1:
         parser.error(f'--shape and --batch-size must be positive, got {args.shape} '
@@ -64,10 +75,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if osp.dirname(args.out):
         os.makedirs(osp.dirname(args.out), exist_ok=True)
     start = time.perf_counter()
-    info = export_onnx(model, task, tuple(args.shape), args.out, dynamic=args.dynamic,
-                       batch_size=args.batch_size, opset_version=args.opset,
-                       metadata=dict(config=args.config, checkpoint=args.checkpoint,
-                                     part=args.part))
+    info = export_onnx(
+        model,
+        task,
+        tuple(args.shape),
+        args.out,
+        dynamic=args.dynamic,
+        batch_size=args.batch_size,
+        opset_version=args.opset,
+        metadata=dict(config=args.config, checkpoint=args.checkpoint, part=args.part))
     seconds = time.perf_counter() - start
     print(f'exported {task} ({type(model).__name__}) to {info["out"]}: opset '
           f'{info["opset"]}, {info["nodes"]} nodes, {info["size_mb"]:.2f} MiB, outputs '

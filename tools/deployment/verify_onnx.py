@@ -36,22 +36,36 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file or scope::path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('onnx', help='the exported .onnx file')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help="first input size (default: the export size)")
-    parser.add_argument('--second-shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='second input size (default: about 1.25x the first, odd '
-                        'and no multiple of 7)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help="first input size (default: the export size)")
+    parser.add_argument(
+        '--second-shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='second input size (default: about 1.25x the first, odd '
+        'and no multiple of 7)')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--atol', type=float, default=1e-4,
-                        help='largest allowed absolute difference (default 1e-4)')
-    parser.add_argument('--repeats', type=int, default=5,
-                        help='timed runs per size (median)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='CPU threads of both (default: torch.get_num_threads())')
-    parser.add_argument('--part', choices=PARTS, default=None,
-                        help="default: the one stored at export")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='config overrides, key=value')
+    parser.add_argument(
+        '--atol',
+        type=float,
+        default=1e-4,
+        help='largest allowed absolute difference (default 1e-4)')
+    parser.add_argument(
+        '--repeats', type=int, default=5, help='timed runs per size (median)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='CPU threads of both (default: torch.get_num_threads())')
+    parser.add_argument(
+        '--part', choices=PARTS, default=None, help="default: the one stored at export")
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='config overrides, key=value')
     args = parser.parse_args(argv)
     if args.atol <= 0 or args.repeats < 1 or args.batch_size < 1:
         parser.error('--atol must be > 0, --repeats and --batch-size >= 1')
@@ -62,8 +76,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     meta = read_export_metadata(args.onnx)
     if 'task' not in meta:
-        print(f'{args.onnx} has no visionllama_mm metadata: export it with '
-              'tools/deployment/pytorch2onnx.py', file=sys.stderr)
+        print(
+            f'{args.onnx} has no visionllama_mm metadata: export it with '
+            'tools/deployment/pytorch2onnx.py',
+            file=sys.stderr)
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,14 +97,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     fixed_batch = session.get_inputs()[0].shape[0]
     if isinstance(fixed_batch, int) and fixed_batch != batch:
         batch = fixed_batch
-    rows = parity_rows(model, meta['task'], session, shapes, batch_size=batch,
-                       repeats=args.repeats, atol=args.atol)
+    rows = parity_rows(
+        model,
+        meta['task'],
+        session,
+        shapes,
+        batch_size=batch,
+        repeats=args.repeats,
+        atol=args.atol)
     print(f'{meta["task"]} {args.onnx} vs {args.checkpoint} (batch {batch}, '
           f'{torch.get_num_threads()} threads, atol {args.atol:g})')
-    print(markdown_table(HEADER, [
-        (f'{r["shape"][0]}x{r["shape"][1]}', f'{r["max_abs"]:.2e}',
-         f'{r["max_rel"]:.2e}', f'{r["torch_ms"]:.1f}', f'{r["ort_ms"]:.1f}',
-         'yes' if r['ok'] else 'NO') for r in rows]))
+    print(
+        markdown_table(HEADER,
+                       [(f'{r["shape"][0]}x{r["shape"][1]}', f'{r["max_abs"]:.2e}',
+                         f'{r["max_rel"]:.2e}', f'{r["torch_ms"]:.1f}',
+                         f'{r["ort_ms"]:.1f}', 'yes' if r['ok'] else 'NO')
+                        for r in rows]))
     if not all(r['ok'] for r in rows):
         print(f'FAILED: a difference exceeds atol {args.atol:g}', file=sys.stderr)
         return 1

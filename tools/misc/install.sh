@@ -9,8 +9,9 @@
 #      $VLLAMA_CACHE/torch-<version>/ so later installs take seconds. The cache is keyed
 #      by torch version because pip's own cache is not.
 #   3. mmengine / mmpretrain / mmsegmentation / mmdet and friends (requirements/runtime.txt).
-#   4. this package in editable mode, plus the test requirements (timm with --no-deps)
-#      and the deploy extra (onnx, onnxruntime, onnxscript: requirements/deploy.txt).
+#   4. this package in editable mode, plus the test requirements (timm with --no-deps),
+#      the linters make test runs (requirements/lint.txt) and the deploy extra (onnx,
+#      onnxruntime, onnxscript: requirements/deploy.txt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
@@ -72,6 +73,11 @@ if ! have pytest || ! (cd / && $PY -c "import visionllama_mm, os, sys; sys.exit(
   echo "[install] visionllama_mm (editable) + test requirements"
   $PIP install -r <(grep -v '^timm==' requirements/tests.txt)
   $PIP install --no-deps --no-build-isolation -e .
+fi
+
+if ! have flake8 isort yapf; then
+  echo "[install] linters run by make test (requirements/lint.txt)"
+  $PIP install -r requirements/lint.txt
 fi
 
 if ! have onnx onnxruntime onnxscript; then

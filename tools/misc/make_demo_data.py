@@ -22,7 +22,6 @@ Usage::
     python tools/misc/make_demo_data.py [--out data/demo] [--seed 0]
 """
 from __future__ import annotations
-
 import argparse
 import json
 import shutil
@@ -64,8 +63,8 @@ def shape_polygon(rng: np.random.Generator, cls: str, cx: float, cy: float,
     else:  # triangle, apex up
         angles = np.deg2rad(-90 + 120 * np.arange(3) + rng.uniform(-15, 15))
         radius = r * 1.15
-    return [(round(float(cx + radius * np.cos(a)), 2), round(float(cy + radius * np.sin(a)), 2))
-            for a in angles]
+    return [(round(float(cx + radius * np.cos(a)),
+                   2), round(float(cy + radius * np.sin(a)), 2)) for a in angles]
 
 
 def polygon_area(poly: Polygon) -> float:
@@ -73,9 +72,14 @@ def polygon_area(poly: Polygon) -> float:
     return float(0.5 * abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
 
 
-def render(rng: np.random.Generator, size: int, n_shapes: int, r_range: tuple[float, float],
-           classes: list[int] | None = None, overlap: bool = True,
-           ) -> tuple[Image.Image, Image.Image, list[tuple[int, Polygon]]]:
+def render(
+    rng: np.random.Generator,
+    size: int,
+    n_shapes: int,
+    r_range: tuple[float, float],
+    classes: list[int] | None = None,
+    overlap: bool = True,
+) -> tuple[Image.Image, Image.Image, list[tuple[int, Polygon]]]:
     """Draw ``n_shapes`` shapes; return (RGB image, 'L' mask, [(label, polygon)])."""
     bg, base = make_background(rng, size)
     img = Image.fromarray(bg.astype(np.uint8))
@@ -89,7 +93,8 @@ def render(rng: np.random.Generator, size: int, n_shapes: int, r_range: tuple[fl
             r = rng.uniform(*r_range)
             m = r * 1.15 + 1  # keep the whole shape inside the image
             cx, cy = rng.uniform(m, size - m, size=2)
-            if overlap or all(np.hypot(cx - x, cy - y) > (r + q) * 1.15 + 3 for x, y, q in placed):
+            if overlap or all(
+                    np.hypot(cx - x, cy - y) > (r + q) * 1.15 + 3 for x, y, q in placed):
                 break
         else:
             continue  # no free spot; fewer shapes in this image
@@ -147,26 +152,40 @@ def make_coco(root: Path, seed: int, counts: dict[str, int]) -> None:
     rng = np.random.default_rng([seed, 2])
     fresh_dir(root)
     (root / 'annotations').mkdir()
-    categories = [dict(id=i + 1, name=c, supercategory='shape') for i, c in enumerate(CLASSES)]
+    categories = [
+        dict(id=i + 1, name=c, supercategory='shape') for i, c in enumerate(CLASSES)
+    ]
     for split, n in counts.items():
         (root / split).mkdir()
         images, anns = [], []
         for i in range(n):
-            img, _, shapes = render(rng, 128, int(rng.integers(1, 4)), (10, 26), overlap=False)
+            img, _, shapes = render(
+                rng, 128, int(rng.integers(1, 4)), (10, 26), overlap=False)
             file_name = f'{i + 1:012d}.jpg'
             img.save(root / split / file_name, format='JPEG', quality=JPEG_QUALITY)
             images.append(dict(id=i + 1, file_name=file_name, width=128, height=128))
             for label, poly in shapes:
                 xs, ys = np.array(poly).T
                 x0, y0 = float(xs.min()), float(ys.min())
-                anns.append(dict(
-                    id=len(anns) + 1, image_id=i + 1, category_id=label + 1,
-                    segmentation=[[c for xy in poly for c in xy]],
-                    area=round(polygon_area(poly), 2),
-                    bbox=[x0, y0, round(float(xs.max()) - x0, 2), round(float(ys.max()) - y0, 2)],
-                    iscrowd=0))
-        dataset = dict(info=dict(description='visionllama_mm synthetic shapes demo', version='1.0'),
-                       licenses=[], images=images, annotations=anns, categories=categories)
+                anns.append(
+                    dict(
+                        id=len(anns) + 1,
+                        image_id=i + 1,
+                        category_id=label + 1,
+                        segmentation=[[c for xy in poly for c in xy]],
+                        area=round(polygon_area(poly), 2),
+                        bbox=[
+                            x0, y0,
+                            round(float(xs.max()) - x0, 2),
+                            round(float(ys.max()) - y0, 2)
+                        ],
+                        iscrowd=0))
+        dataset = dict(
+            info=dict(description='visionllama_mm synthetic shapes demo', version='1.0'),
+            licenses=[],
+            images=images,
+            annotations=anns,
+            categories=categories)
         with open(root / 'annotations' / f'instances_{split}.json', 'w') as f:
             json.dump(dataset, f, separators=(',', ':'))
 

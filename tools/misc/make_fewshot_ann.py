@@ -43,13 +43,14 @@ def read_samples(root: Path, split: str) -> List[Tuple[str, int]]:
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
     if not classes:
         raise FileNotFoundError(f'{folder} has no class folders')
-    return [(f'{name}/{image.name}', label)
-            for label, name in enumerate(classes)
+    return [(f'{name}/{image.name}', label) for label, name in enumerate(classes)
             for image in sorted((folder / name).iterdir())
             if image.suffix.lower() in IMG_EXTENSIONS]
 
 
-def sample_k_shot(samples: List[Tuple[str, int]], shots: int, seed: int,
+def sample_k_shot(samples: List[Tuple[str, int]],
+                  shots: int,
+                  seed: int,
                   allow_fewer: bool = False) -> List[Tuple[str, int]]:
     """``shots`` samples per label, reproducible for a seed; sorted by label, path."""
     if shots < 1:
@@ -75,13 +76,18 @@ def main() -> None:
     parser.add_argument('--split', default='train')
     parser.add_argument('--shots', type=int, default=10)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', type=Path, help='defaults to ROOT/meta/'
-                        '<split>_<shots>shot[_seed<seed>].txt')
-    parser.add_argument('--allow-fewer', action='store_true',
-                        help='keep classes with fewer than --shots images')
+    parser.add_argument(
+        '--out',
+        type=Path,
+        help='defaults to ROOT/meta/'
+        '<split>_<shots>shot[_seed<seed>].txt')
+    parser.add_argument(
+        '--allow-fewer',
+        action='store_true',
+        help='keep classes with fewer than --shots images')
     args = parser.parse_args()
-    chosen = sample_k_shot(read_samples(args.root, args.split), args.shots, args.seed,
-                           args.allow_fewer)
+    chosen = sample_k_shot(
+        read_samples(args.root, args.split), args.shots, args.seed, args.allow_fewer)
     suffix = f'_seed{args.seed}' if args.seed else ''
     out = args.out or args.root / 'meta' / f'{args.split}_{args.shots}shot{suffix}.txt'
     out.parent.mkdir(parents=True, exist_ok=True)

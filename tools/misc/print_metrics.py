@@ -19,8 +19,9 @@ def last_eval(work_dir: Path) -> Optional[Dict]:
     runs = sorted(work_dir.glob('*/vis_data/scalars.json'))
     if not runs:
         return None
-    evals = [json.loads(line) for line in runs[-1].read_text().splitlines()
-             if line.strip()]
+    evals = [
+        json.loads(line) for line in runs[-1].read_text().splitlines() if line.strip()
+    ]
     evals = [e for e in evals if not TRAIN_KEYS & set(e)]
     return evals[-1] if evals else None
 

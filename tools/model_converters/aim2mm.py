@@ -14,7 +14,7 @@ ml-aim                                          visionllama_mm
 ``trunk.blocks.N.norm_2.{weight,bias}``         ``backbone.layers.N.ln2.*``
 ``trunk.blocks.N.mlp.fc{1,2}.weight``           ``backbone.layers.N.ffn.fc{1,2}.weight``
 ``trunk.post_trunk_norm.{weight,bias}``         ``backbone.ln1.*``
-``head.{k,v}.weight``, ``head.cls_token``       ``head.pool.*`` (AttentionPoolingClassifier)
+``head.{k,v}.weight``, ``head.cls_token``       ``head.pool.*`` (attention pooling)
 ``head.bn.{running_mean,running_var,...}``      ``head.pool.bn.*``
 ``head.linear.weight``                          ``head.fc.weight``
 ==============================================  ==========================================
@@ -43,8 +43,7 @@ BLOCK = r'^trunk\.blocks\.(\d+)\.'
 RULES = [
     (r'^preprocessor\.patchifier\.proj\.(weight|bias)$',
      r'backbone.patch_embed.projection.\1'),
-    (r'^preprocessor\.patchifier\.norm\.(weight|bias)$',
-     r'backbone.patch_embed.norm.\1'),
+    (r'^preprocessor\.patchifier\.norm\.(weight|bias)$', r'backbone.patch_embed.norm.\1'),
     (BLOCK + r'norm_1\.(weight|bias)$', r'backbone.layers.\1.ln1.\2'),
     (BLOCK + r'norm_2\.(weight|bias)$', r'backbone.layers.\1.ln2.\2'),
     (BLOCK + r'attn\.(qkv|proj)\.weight$', r'backbone.layers.\1.attn.\2.weight'),
@@ -55,11 +54,14 @@ RULES = [
     (r'^head\.bn\.(running_mean|running_var|num_batches_tracked)$', r'head.pool.bn.\1'),
     (r'^head\.linear\.(weight|bias)$', r'head.fc.\1'),
 ]
-BLOCK_KEYS = ['ln1.weight', 'ln1.bias', 'attn.qkv.weight', 'attn.proj.weight',
-              'ln2.weight', 'ln2.bias', 'ffn.fc1.weight', 'ffn.fc2.weight']
-STEM_KEYS = ['backbone.patch_embed.projection.weight',
-             'backbone.patch_embed.projection.bias', 'backbone.patch_embed.norm.weight',
-             'backbone.patch_embed.norm.bias']
+BLOCK_KEYS = [
+    'ln1.weight', 'ln1.bias', 'attn.qkv.weight', 'attn.proj.weight', 'ln2.weight',
+    'ln2.bias', 'ffn.fc1.weight', 'ffn.fc2.weight'
+]
+STEM_KEYS = [
+    'backbone.patch_embed.projection.weight', 'backbone.patch_embed.projection.bias',
+    'backbone.patch_embed.norm.weight', 'backbone.patch_embed.norm.bias'
+]
 
 
 def unwrap(checkpoint: Dict) -> Dict:
@@ -84,15 +86,20 @@ def convert(state: Dict[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
     if unknown:
         raise KeyError(f'unknown ml-aim keys (AIM has no biases in attention/MLP and a '
                        f'fixed sin-cos position embedding): {unknown[:10]}')
-    blocks = sorted({int(m.group(1)) for k in out
-                     for m in [re.match(r'^backbone\.layers\.(\d+)\.', k)] if m})
+    blocks = sorted({
+        int(m.group(1))
+        for k in out
+        for m in [re.match(r'^backbone\.layers\.(\d+)\.', k)] if m
+    })
     if blocks:
-        expected = STEM_KEYS + [f'backbone.layers.{i}.{k}' for i in range(max(blocks) + 1)
-                                for k in BLOCK_KEYS]
+        expected = STEM_KEYS + [
+            f'backbone.layers.{i}.{k}' for i in range(max(blocks) + 1) for k in BLOCK_KEYS
+        ]
         missing = [k for k in expected if k not in out]
         if missing:
-            raise KeyError(f'incomplete ml-aim trunk: missing the sources of {missing[:10]}'
-                           f' ({len(missing)} in all)')
+            raise KeyError(
+                f'incomplete ml-aim trunk: missing the sources of {missing[:10]}'
+                f' ({len(missing)} in all)')
     elif not any(k.startswith('head.') for k in out):
         raise KeyError('no ml-aim key found (expected preprocessor.*, trunk.*, head.*)')
     if 'head.fc.weight' in out and 'head.fc.bias' not in out:

@@ -11,7 +11,9 @@ inferencers read it. The output is checked to load with ``weights_only=True``.
 
 Only run it on files you wrote yourself or otherwise trust.
 
-Usage: python tools/model_converters/convert_pickled_checkpoint.py IN OUT --trust-pickled-file
+Usage:
+    python tools/model_converters/convert_pickled_checkpoint.py IN OUT \
+        --trust-pickled-file
 """
 import argparse
 import os
@@ -46,9 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='pickled checkpoint (local file you trust)')
     parser.add_argument('dst', help='weights-only output file')
-    parser.add_argument('--trust-pickled-file', action='store_true',
-                        help='confirm that SRC may be fully unpickled: this runs any '
-                        'code it contains')
+    parser.add_argument(
+        '--trust-pickled-file',
+        action='store_true',
+        help='confirm that SRC may be fully unpickled: this runs any '
+        'code it contains')
     args = parser.parse_args()
     if not args.trust_pickled_file:
         parser.error('reading SRC fully unpickles it, which runs any code it contains; '

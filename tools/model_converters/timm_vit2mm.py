@@ -112,9 +112,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src', help='timm checkpoint (.pth/.bin/.safetensors)')
     parser.add_argument('dst', help='output {"state_dict": ...} file')
-    parser.add_argument('--map-head', action='store_true',
-                        help='put attn_pool into MAPClsHead (head.pool.*) instead of '
-                             "the backbone (ViTG out_type='map')")
+    parser.add_argument(
+        '--map-head',
+        action='store_true',
+        help='put attn_pool into MAPClsHead (head.pool.*) instead of '
+        "the backbone (ViTG out_type='map')")
     args = parser.parse_args()
     state = convert_timm_vit(load_source(args.src), map_head=args.map_head)
     torch.save({'state_dict': state, 'meta': {'source': args.src}}, args.dst)

@@ -75,7 +75,8 @@ def detect_layout(state: Dict) -> str:
                      '(layers.N.ffn.w12); pass --layout')
 
 
-def convert_blocks(state: Dict, rules: list, norm_target: str) -> 'OrderedDict[str, torch.Tensor]':
+def convert_blocks(state: Dict, rules: list,
+                   norm_target: str) -> 'OrderedDict[str, torch.Tensor]':
     """Rename by ``rules``; stack ``c_fc1``/``c_fc2`` into ``ffn.w12``; map the final
     ``norm`` to ``norm_target`` and ``head`` to ``head.fc``."""
     out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
@@ -115,7 +116,8 @@ def convert_pyramid(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
     return convert_blocks(state, PYRAMID_RULES, 'norm')
 
 
-def convert_mae(state: Dict, keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
+def convert_mae(state: Dict,
+                keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
     out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
     has_prefix = any(k.startswith('backbone.') for k in state)
     for key, value in state.items():
@@ -126,15 +128,17 @@ def convert_mae(state: Dict, keep_selfsup_heads: bool = False) -> 'OrderedDict[s
         name = key[len('backbone.'):] if has_prefix else key
         if MAE_DROP.match(name):
             continue
-        if not re.match(r'^(cls_token|patch_embed\.projection\.|layers\.\d+\.'
-                        r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
-                        r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
+        if not re.match(
+                r'^(cls_token|patch_embed\.projection\.|layers\.\d+\.'
+                r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
+                r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
             raise KeyError(f'unknown mae-layout key {key!r}')
         out['backbone.' + name] = value
     return out
 
 
-def convert(checkpoint: Dict, layout: Optional[str] = None,
+def convert(checkpoint: Dict,
+            layout: Optional[str] = None,
             keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
     """Return the converted state dict (``backbone.``/``head.fc.`` keys)."""
     state = unwrap(checkpoint)
@@ -152,10 +156,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='official checkpoint')
     parser.add_argument('dst', help='output file')
-    parser.add_argument('--layout', choices=('deit', 'pyramid', 'mae'), default=None,
-                        help='release layout (detected from the keys by default)')
-    parser.add_argument('--keep-selfsup-heads', action='store_true',
-                        help='keep neck/head entries of an MAE checkpoint')
+    parser.add_argument(
+        '--layout',
+        choices=('deit', 'pyramid', 'mae'),
+        default=None,
+        help='release layout (detected from the keys by default)')
+    parser.add_argument(
+        '--keep-selfsup-heads',
+        action='store_true',
+        help='keep neck/head entries of an MAE checkpoint')
     args = parser.parse_args()
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
     state = convert(checkpoint, args.layout, args.keep_selfsup_heads)

@@ -36,9 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     'resolve_config_path', 'load_config', 'config_name', 'strip_pretrained',
-    'build_model', 'make_batch', 'seg_test_mode', 'median_seconds',
-    'interleaved_seconds', 'ratio_stats', 'count_flops', 'model_complexity',
-    'describe_device', 'markdown_table'
+    'build_model', 'make_batch', 'seg_test_mode', 'median_seconds', 'interleaved_seconds',
+    'ratio_stats', 'count_flops', 'model_complexity', 'describe_device', 'markdown_table'
 ]
 
 _PRETRAINED_INITS = ('Pretrained', 'PretrainedInit')
@@ -214,8 +213,7 @@ def _data_sample(scope: str, shape: Tuple[int, int]) -> Any:
     elif scope == 'mmdet':
         from mmdet.structures import DetDataSample
         sample = DetDataSample()
-        meta.update(scale_factor=(1.0, 1.0), pad_shape=shape,
-                    batch_input_shape=shape)
+        meta.update(scale_factor=(1.0, 1.0), pad_shape=shape, batch_input_shape=shape)
     elif scope == 'mmpretrain':
         from mmpretrain.structures import DataSample
         sample = DataSample()
@@ -225,7 +223,9 @@ def _data_sample(scope: str, shape: Tuple[int, int]) -> Any:
     return sample
 
 
-def make_batch(scope: str, shape: Sequence[int], batch_size: int = 1,
+def make_batch(scope: str,
+               shape: Sequence[int],
+               batch_size: int = 1,
                seed: int = 0) -> Dict[str, list]:
     """A dataloader-style batch: random uint8 ``(3, H, W)`` images and samples.
 
@@ -236,8 +236,10 @@ def make_batch(scope: str, shape: Sequence[int], batch_size: int = 1,
     import torch
     height, width = (int(s) for s in shape)
     generator = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, (3, height, width), dtype=torch.uint8,
-                            generator=generator) for _ in range(batch_size)]
+    inputs = [
+        torch.randint(0, 256, (3, height, width), dtype=torch.uint8, generator=generator)
+        for _ in range(batch_size)
+    ]
     samples = [_data_sample(scope, (height, width)) for _ in range(batch_size)]
     return dict(inputs=inputs, data_samples=samples)
 
@@ -251,7 +253,9 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def median_seconds(step: Callable[[], Any], warmup: int, repeats: int,
+def median_seconds(step: Callable[[], Any],
+                   warmup: int,
+                   repeats: int,
                    device: str = 'cpu') -> float:
     """Median wall time of ``step()`` over ``repeats`` runs after ``warmup``.
 
@@ -271,8 +275,10 @@ def median_seconds(step: Callable[[], Any], warmup: int, repeats: int,
     return statistics.median(times)
 
 
-def interleaved_seconds(steps: Dict[str, Callable[[], Any]], warmup: int,
-                        repeats: int, device: str = 'cpu',
+def interleaved_seconds(steps: Dict[str, Callable[[], Any]],
+                        warmup: int,
+                        repeats: int,
+                        device: str = 'cpu',
                         calls: int = 1) -> Dict[str, List[float]]:
     """Seconds per call of every step, the steps timed in turn (A B A B ...).
 
@@ -310,8 +316,8 @@ def ratio_stats(numerators: Sequence[float],
         raise ValueError('need two equally long, non-empty series, got '
                          f'{len(numerators)} and {len(denominators)} values')
     ratios = [a / b for a, b in zip(numerators, denominators)]
-    return dict(median=statistics.median(ratios), min=min(ratios), max=max(ratios),
-                ratios=ratios)
+    return dict(
+        median=statistics.median(ratios), min=min(ratios), max=max(ratios), ratios=ratios)
 
 
 def count_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
@@ -338,12 +344,14 @@ def model_complexity(model: 'nn.Module', data: Dict[str, list]) -> Dict[str, int
     with torch.no_grad():
         data = model.data_preprocessor(data, False)
     inputs, samples = data['inputs'], data.get('data_samples')
-    result = dict(params=_num_params(model),
-                  flops=count_flops(model, inputs, samples, mode='tensor'))
+    result = dict(
+        params=_num_params(model),
+        flops=count_flops(model, inputs, samples, mode='tensor'))
     backbone = getattr(model, 'backbone', None)
     if backbone is not None:
-        result.update(backbone_params=_num_params(backbone),
-                      backbone_flops=count_flops(backbone, inputs))
+        result.update(
+            backbone_params=_num_params(backbone),
+            backbone_flops=count_flops(backbone, inputs))
     return result
 
 
@@ -365,7 +373,6 @@ def describe_device(device: str) -> str:
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table; cells are formatted with ``str``."""
-    lines = ['| ' + ' | '.join(map(str, header)) + ' |',
-             '|' + '---|' * len(header)]
+    lines = ['| ' + ' | '.join(map(str, header)) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]
     return '\n'.join(lines)

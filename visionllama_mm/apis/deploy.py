@@ -44,14 +44,15 @@ __all__ = [
 TASKS = ('classifier', 'segmentor', 'backbone')
 META_PREFIX = 'visionllama_mm.'
 
-
 # --------------------------------------------------------------------------
 # what is exported
 # --------------------------------------------------------------------------
 PARTS = ('model', 'backbone')
 
 
-def load_model(config: str, checkpoint: str, part: str = 'model',
+def load_model(config: str,
+               checkpoint: str,
+               part: str = 'model',
                cfg_options: Optional[Dict[str, Any]] = None) -> 'nn.Module':
     """Build ``config``'s model on the CPU in eval mode, load ``checkpoint`` into it
     with mmengine's ``load_checkpoint`` (strict: a missing or unexpected key is an
@@ -105,8 +106,10 @@ def _segmentor_forward(self, inputs: 'Tensor') -> 'Tensor':
     # mmseg whole inference: logits resized to the input (= img_shape) size. mmseg
     # reads only the first meta (one per batch would turn the batch size into a
     # Python int and freeze it)
-    meta = dict(img_shape=inputs.shape[2:], pad_shape=inputs.shape[2:],
-                ori_shape=inputs.shape[2:])
+    meta = dict(
+        img_shape=inputs.shape[2:],
+        pad_shape=inputs.shape[2:],
+        ori_shape=inputs.shape[2:])
     return self.model.encode_decode(inputs, [meta])
 
 
@@ -123,8 +126,10 @@ def export_wrapper(model: 'nn.Module', task: str) -> 'nn.Module':
     import torch
     if task not in TASKS:
         raise ValueError(f'task must be one of {TASKS}, got {task!r}')
-    forward = dict(classifier=_classifier_forward, segmentor=_segmentor_forward,
-                   backbone=_backbone_forward)[task]
+    forward = dict(
+        classifier=_classifier_forward,
+        segmentor=_segmentor_forward,
+        backbone=_backbone_forward)[task]
     wrapper = torch.nn.Module()
     wrapper.model = model
     wrapper.forward = types.MethodType(forward, wrapper)
@@ -153,13 +158,12 @@ def _adaptive_padding_forward(self, x: 'Tensor') -> 'Tensor':
     import torch
     import torch.nn.functional as F
     pads = []
-    for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride,
-                             self.dilation):
+    for size, k, s, d in zip(x.shape[-2:], self.kernel_size, self.stride, self.dilation):
         if k == s and d == 1:  # patch embeddings: the same value, a simpler symbol
             pads.append((-size) % s)
         else:
-            pads.append(torch.sym_max(
-                (_ceil_div(size, s) - 1) * s + (k - 1) * d + 1 - size, 0))
+            pads.append(
+                torch.sym_max((_ceil_div(size, s) - 1) * s + (k - 1) * d + 1 - size, 0))
     pad_h, pad_w = pads
     if self.padding == 'corner':
         return F.pad(x, [0, pad_w, 0, pad_h])
@@ -221,8 +225,11 @@ def _shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit] + f'... ({len(text)} chars)'
 
 
-def check_other_size(program: Any, wrapper: 'nn.Module', shape: Sequence[int],
-                     batch: int, rtol: float = 1e-4) -> float:
+def check_other_size(program: Any,
+                     wrapper: 'nn.Module',
+                     shape: Sequence[int],
+                     batch: int,
+                     rtol: float = 1e-4) -> float:
     """Run the exported graph without its guards at :func:`second_shape` and compare
     it with the PyTorch model; raise if they differ by more than ``rtol`` times the
     largest output magnitude (both are PyTorch: rounding stays near 1e-7).
@@ -247,16 +254,16 @@ def check_other_size(program: Any, wrapper: 'nn.Module', shape: Sequence[int],
         diff, error = float('inf'), f'{type(exc).__name__}: {exc}'
     if error is None:
         return diff
-    scope = dict(L={'inputs': torch.empty(inputs.shape, device='meta')}, torch=torch,
-                 math=math)
+    scope = dict(
+        L={'inputs': torch.empty(inputs.shape, device='meta')}, torch=torch, math=math)
     guards = [g for g in getattr(program, '_guards_code', [])
               if not eval(g, scope)]  # noqa: S307 - torch's own guard expressions
     raise RuntimeError(
         f'the dynamically exported graph is wrong at {probe[0]}x{probe[1]} (exported '
         f'at {shape[0]}x{shape[1]}): {error}. A branch on the input size was frozen '
         'into it; make that code branch-free under torch.compiler.is_exporting(), or '
-        'export without --dynamic. Guards of the export that fail at that size: '
-        + '; '.join(_shorten(g) for g in guards[:5]))
+        'export without --dynamic. Guards of the export that fail at that size: ' +
+        '; '.join(_shorten(g) for g in guards[:5]))
 
 
 def example_input(shape: Sequence[int], batch_size: int, seed: int = 0) -> 'Tensor':
@@ -266,8 +273,12 @@ def example_input(shape: Sequence[int], batch_size: int, seed: int = 0) -> 'Tens
     return torch.randn(batch_size, 3, *shape, generator=generator)
 
 
-def export_onnx(model: 'nn.Module', task: str, shape: Sequence[int], out: str,
-                dynamic: bool = False, batch_size: int = 1,
+def export_onnx(model: 'nn.Module',
+                task: str,
+                shape: Sequence[int],
+                out: str,
+                dynamic: bool = False,
+                batch_size: int = 1,
                 opset_version: Optional[int] = None,
                 metadata: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     """Export ``model`` (eval mode) for ``task`` at ``shape`` ``(H, W)`` to ``out``.
@@ -297,34 +308,50 @@ def export_onnx(model: 'nn.Module', task: str, shape: Sequence[int], out: str,
     # size-oblivious reasoning (as torch.onnx's own capture): no 0/1 guards on sizes
     oblivious = torch.fx.experimental._config.patch(backed_size_oblivious=True)
     with export_rewrites(model) as num_rewrites, torch.no_grad(), oblivious:
-        program = torch.export.export(wrapper, (inputs, ), dynamic_shapes=dynamic_shapes,
-                                      strict=False)
+        program = torch.export.export(
+            wrapper, (inputs, ), dynamic_shapes=dynamic_shapes, strict=False)
     if dynamic:
         check_other_size(program, wrapper, shape, batch)
     with torch.no_grad():
-        program = torch.onnx.export(program, (inputs, ), dynamo=True,
-                                    input_names=['input'], output_names=names,
-                                    opset_version=opset_version, external_data=False,
-                                    verbose=False)
+        program = torch.onnx.export(
+            program, (inputs, ),
+            dynamo=True,
+            input_names=['input'],
+            output_names=names,
+            opset_version=opset_version,
+            external_data=False,
+            verbose=False)
     proto = program.model_proto
-    meta = dict(task=task, export_shape=f'{shape[0]},{shape[1]}',
-                dynamic=str(bool(dynamic)), exporter='torch.onnx dynamo',
-                torch=torch.__version__, **(metadata or {}))
+    meta = dict(
+        task=task,
+        export_shape=f'{shape[0]},{shape[1]}',
+        dynamic=str(bool(dynamic)),
+        exporter='torch.onnx dynamo',
+        torch=torch.__version__,
+        **(metadata or {}))
     onnx.helper.set_model_props(proto, {META_PREFIX + k: str(v) for k, v in meta.items()})
     onnx.save(proto, out)
     onnx.checker.check_model(out, full_check=True)
     opset = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))
-    return dict(out=out, task=task, outputs=names, opset=opset,
-                nodes=len(proto.graph.node), rewrites=num_rewrites,
-                size_mb=osp.getsize(out) / 2**20, dynamic=bool(dynamic))
+    return dict(
+        out=out,
+        task=task,
+        outputs=names,
+        opset=opset,
+        nodes=len(proto.graph.node),
+        rewrites=num_rewrites,
+        size_mb=osp.getsize(out) / 2**20,
+        dynamic=bool(dynamic))
 
 
 def read_export_metadata(path: str) -> Dict[str, str]:
     """The ``visionllama_mm.*`` metadata written by :func:`export_onnx`."""
     import onnx
     proto = onnx.load(path, load_external_data=False)
-    return {p.key[len(META_PREFIX):]: p.value for p in proto.metadata_props
-            if p.key.startswith(META_PREFIX)}
+    return {
+        p.key[len(META_PREFIX):]: p.value
+        for p in proto.metadata_props if p.key.startswith(META_PREFIX)
+    }
 
 
 # --------------------------------------------------------------------------
@@ -383,9 +410,14 @@ def max_differences(expected: Sequence['Tensor'],
     return abs_diff, rel_diff
 
 
-def parity_rows(model: 'nn.Module', task: str, session: Any,
-                shapes: Sequence[Sequence[int]], batch_size: int = 1,
-                repeats: int = 5, warmup: int = 1, atol: float = 1e-4,
+def parity_rows(model: 'nn.Module',
+                task: str,
+                session: Any,
+                shapes: Sequence[Sequence[int]],
+                batch_size: int = 1,
+                repeats: int = 5,
+                warmup: int = 1,
+                atol: float = 1e-4,
                 seed: int = 0) -> List[Dict[str, Any]]:
     """Run PyTorch and ONNX Runtime on the same seeded inputs at each shape.
 
@@ -408,7 +440,13 @@ def parity_rows(model: 'nn.Module', task: str, session: Any,
         actual = session.run(None, feed)
         ort_s = median_seconds(lambda: session.run(None, feed), warmup, repeats)
         max_abs, max_rel = max_differences(expected, actual)
-        rows.append(dict(shape=tuple(shape), batch=batch_size, max_abs=max_abs,
-                         max_rel=max_rel, torch_ms=1e3 * torch_s, ort_ms=1e3 * ort_s,
-                         ok=math.isfinite(max_abs) and max_abs <= atol))
+        rows.append(
+            dict(
+                shape=tuple(shape),
+                batch=batch_size,
+                max_abs=max_abs,
+                max_rel=max_rel,
+                torch_ms=1e3 * torch_s,
+                ort_ms=1e3 * ort_s,
+                ok=math.isfinite(max_abs) and max_abs <= atol))
     return rows

@@ -56,8 +56,7 @@ def user_errors() -> Tuple[type, ...]:
     """Errors about the user's config, data or checkpoint: the tools print their
     message (which names the file or parameter and the fix) without a traceback."""
     from ..datasets.errors import DataError
-    from ..engine import (CheckpointLoadError, IncompatibleConfigError,
-                          NonFiniteLossError)
+    from ..engine import CheckpointLoadError, IncompatibleConfigError, NonFiniteLossError
     from ..engine.hooks.model_check_hook import ModelMismatchError
     return (LaunchError, CheckpointLoadError, IncompatibleConfigError, DataError,
             ModelMismatchError, NonFiniteLossError)
@@ -74,8 +73,8 @@ def _cuda_available() -> bool:
 
 def _amp_device_available() -> bool:
     """Mirror the device check in mmengine's ``AmpOptimWrapper``."""
-    from mmengine.device import (is_cuda_available, is_mlu_available,
-                                 is_musa_available, is_npu_available)
+    from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
+                                 is_npu_available)
     return (is_cuda_available() or is_npu_available() or is_mlu_available()
             or is_musa_available())
 
@@ -101,9 +100,8 @@ def get_scope(cfg: Config) -> str:
     """
     scope = cfg.get('default_scope')
     if scope not in SUPPORTED_SCOPES:
-        raise LaunchError(
-            f'unsupported default_scope {scope!r} in the config; expected '
-            f'one of {", ".join(SUPPORTED_SCOPES)}')
+        raise LaunchError(f'unsupported default_scope {scope!r} in the config; expected '
+                          f'one of {", ".join(SUPPORTED_SCOPES)}')
     return scope
 
 
@@ -153,8 +151,7 @@ def _replace_syncbn(node: Any) -> Tuple[Any, int]:
         items, counts = zip(*map(_replace_syncbn, node)) if node else ((), ())
         count = sum(counts)
         if count:
-            node = (type(node)(*items) if hasattr(node, '_fields') else
-                    type(node)(items))
+            node = (type(node)(*items) if hasattr(node, '_fields') else type(node)(items))
     return node, count
 
 
@@ -205,17 +202,15 @@ def check_amp(cfg: Config, requested: bool) -> None:
             optim_wrapper.type = 'AmpOptimWrapper'
             optim_wrapper.setdefault('loss_scale', 'dynamic')
         else:
-            raise LaunchError(
-                f'--amp only converts optim_wrapper.type=\'OptimWrapper\', '
-                f'but the config uses {wrapper_type!r}')
+            raise LaunchError(f'--amp only converts optim_wrapper.type=\'OptimWrapper\', '
+                              f'but the config uses {wrapper_type!r}')
         return
     if has_device:
         return
-    for path, node in _find_types(cfg.get('optim_wrapper'), 'optim_wrapper',
-                                  'AmpOptimWrapper'):
+    for path, node in _find_types(
+            cfg.get('optim_wrapper'), 'optim_wrapper', 'AmpOptimWrapper'):
         extra = [k for k in _AMP_ONLY_KEYS if k in node]
-        hint = (f' and remove {", ".join(f"{path}.{k}" for k in extra)}'
-                if extra else '')
+        hint = (f' and remove {", ".join(f"{path}.{k}" for k in extra)}' if extra else '')
         raise LaunchError(
             f'the config sets {path}.type=\'AmpOptimWrapper\', but AMP needs '
             f'a CUDA GPU and none was found. Set '
@@ -223,8 +218,7 @@ def check_amp(cfg: Config, requested: bool) -> None:
             f'to train on the CPU.')
 
 
-def _find_types(node: Any, path: str,
-                type_name: str) -> Iterator[Tuple[str, dict]]:
+def _find_types(node: Any, path: str, type_name: str) -> Iterator[Tuple[str, dict]]:
     """Yield ``(path, dict)`` for every dict under ``node`` of ``type_name``."""
     if isinstance(node, dict):
         if node.get('type') == type_name:
@@ -276,8 +270,9 @@ def _is_ddp_type(wrapper_type: Any) -> bool:
     import mmengine.model  # noqa: F401  (registers mmengine's wrappers)
     from mmengine.registry import MODEL_WRAPPERS
     from torch.nn.parallel import DistributedDataParallel
-    cls = (wrapper_type if isinstance(wrapper_type, type) else
-           MODEL_WRAPPERS.get(wrapper_type))
+    cls = (
+        wrapper_type
+        if isinstance(wrapper_type, type) else MODEL_WRAPPERS.get(wrapper_type))
     return isinstance(cls, type) and issubclass(cls, DistributedDataParallel)
 
 
@@ -325,8 +320,7 @@ def _prepare_common(cfg: Config, args: argparse.Namespace) -> None:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     get_scope(cfg)
 
 
@@ -372,8 +366,7 @@ def prepare_test_config(cfg: Config, args: argparse.Namespace) -> Config:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise LaunchError(f'--out must be a .pkl file, got {args.out!r}')
         # mmdet's dump metric encodes masks; the others use mmengine's.
-        dump_type = ('DumpDetResults'
-                     if get_scope(cfg) == 'mmdet' else 'DumpResults')
+        dump_type = ('DumpDetResults' if get_scope(cfg) == 'mmdet' else 'DumpResults')
         dump = dict(type=dump_type, out_file_path=args.out)
         evaluator = cfg.get('test_evaluator')
         if isinstance(evaluator, (list, tuple)):
@@ -395,9 +388,8 @@ def _enable_visualization(cfg: Config, show_dir: str) -> None:
     hooks = cfg.get('default_hooks') or {}
     hook = hooks.get('visualization')
     if hook is None:
-        raise LaunchError(
-            '--show-dir is not supported for this config: it has no '
-            'default_hooks.visualization hook')
+        raise LaunchError('--show-dir is not supported for this config: it has no '
+                          'default_hooks.visualization hook')
     scope = get_scope(cfg)
     if scope == 'mmpretrain':
         hook.enable = True

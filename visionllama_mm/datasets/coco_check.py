@@ -127,8 +127,10 @@ def check_coco_layout(data: object, path: str) -> None:
                         f"'annotations' list, got {keys}")
 
 
-def check_coco_annotations(path: str, classes: Optional[Sequence[str]] = None,
-                           margin: float = 0.5, data: object = None) -> List[str]:
+def check_coco_annotations(path: str,
+                           classes: Optional[Sequence[str]] = None,
+                           margin: float = 0.5,
+                           data: object = None) -> List[str]:
     """Check the COCO instances file ``path`` (see the module docstring).
 
     Args:
@@ -178,8 +180,10 @@ def check_coco_annotations(path: str, classes: Optional[Sequence[str]] = None,
         raise DataError(f'COCO annotation file {path}: {lines}. Fix or remove these '
                         'annotations (pycocotools would allocate without bound or '
                         'crash on them).')
-    warnings = [f'COCO annotation file {path}: {reason}, skipped by mmdet (no loss '
-                f'from them): {describe_ids(ids)}' for reason, ids in skipped.items()]
+    warnings = [
+        f'COCO annotation file {path}: {reason}, skipped by mmdet (no loss '
+        f'from them): {describe_ids(ids)}' for reason, ids in skipped.items()
+    ]
     if outside_classes:
         warnings.append(f'COCO annotation file {path}: {sum(outside_classes.values())}'
                         f' annotations of categories {sorted(outside_classes)} are not '

@@ -20,10 +20,11 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from .coco_check import check_coco_annotations, check_coco_layout, is_coco, load_json_file
 from .errors import DataError, describe_ids
 
-__all__ = ['DataError', 'check_annotation_file', 'check_coco_annotations',
-           'check_coco_file', 'check_dataset', 'check_dataset_files',
-           'check_image_files', 'check_label_values', 'check_seg_maps',
-           'base_datasets', 'describe_ids', 'evaluator_ann_files']
+__all__ = [
+    'DataError', 'check_annotation_file', 'check_coco_annotations', 'check_coco_file',
+    'check_dataset', 'check_dataset_files', 'check_image_files', 'check_label_values',
+    'check_seg_maps', 'base_datasets', 'describe_ids', 'evaluator_ann_files'
+]
 
 #: PIL modes of single-channel label maps (palette PNGs hold indices too).
 LABEL_MAP_MODES = ('L', 'P', 'I', 'I;16', '1')
@@ -86,9 +87,9 @@ def check_label_values(labels: Sequence[Tuple[str, object]], num_classes: int,
                        source: str) -> None:
     """Class labels ``(file, label)`` are ints in ``[0, num_classes)``; a multi-label
     sample's label is a list of them."""
-    bad = [(path, label) for path, label in labels
-           if not all(isinstance(v, int) and 0 <= v < num_classes
-                      for v in (label if isinstance(label, list) else [label]))]
+    bad = [(path, label) for path, label in labels if not all(
+        isinstance(v, int) and 0 <= v < num_classes
+        for v in (label if isinstance(label, list) else [label]))]
     if bad:
         shown = ', '.join(f'{path}: {label!r}' for path, label in bad[:5])
         raise DataError(f'{source}: {len(bad)} samples have a label outside '
@@ -155,7 +156,8 @@ def check_dataset(dataset, check_files: bool = True, margin: float = 0.5) -> Lis
     return warnings
 
 
-def check_coco_file(path, classes: Optional[Sequence[str]] = None,
+def check_coco_file(path,
+                    classes: Optional[Sequence[str]] = None,
                     margin: float = 0.5) -> List[str]:
     """:func:`check_coco_annotations` if ``path`` is a COCO json file, else nothing."""
     if not (isinstance(path, str) and path.endswith('.json') and osp.isfile(path)):

@@ -64,15 +64,18 @@ def to_weights_only(value: Any, where: str = 'checkpoint') -> Any:
         return _encode_array(np.asarray(value), 'numpy.generic')
     if isinstance(value, np.ndarray):
         return _encode_array(value, 'numpy.ndarray')
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes,
-                                           torch.Tensor, torch.dtype, torch.device,
-                                           torch.Size)):
+    if value is None or isinstance(value,
+                                   (bool, int, float, complex, str, bytes, torch.Tensor,
+                                    torch.dtype, torch.device, torch.Size)):
         return value
     if isinstance(value, HistoryBuffer):
         log, count = value.data
-        return {TAG: 'mmengine.HistoryBuffer', 'max_length': value.max_length,
-                'log_history': _encode_array(log, 'numpy.ndarray'),
-                'count_history': _encode_array(count, 'numpy.ndarray')}
+        return {
+            TAG: 'mmengine.HistoryBuffer',
+            'max_length': value.max_length,
+            'log_history': _encode_array(log, 'numpy.ndarray'),
+            'count_history': _encode_array(count, 'numpy.ndarray')
+        }
     if isinstance(value, dict):
         items = ((k, to_weights_only(v, f'{where}[{k!r}]')) for k, v in value.items())
         return OrderedDict(items) if isinstance(value, OrderedDict) else dict(items)
@@ -104,9 +107,9 @@ def from_weights_only(value: Any) -> Any:
             return _decode_array(value)[()]
         if kind == 'mmengine.HistoryBuffer':
             from mmengine.logging import HistoryBuffer
-            return HistoryBuffer(_decode_array(value['log_history']),
-                                 _decode_array(value['count_history']),
-                                 value['max_length'])
+            return HistoryBuffer(
+                _decode_array(value['log_history']),
+                _decode_array(value['count_history']), value['max_length'])
         decoded = ((k, from_weights_only(v)) for k, v in value.items())
         return OrderedDict(decoded) if isinstance(value, OrderedDict) else dict(decoded)
     if isinstance(value, list):
@@ -131,7 +134,8 @@ def encode_in_place(checkpoint: dict) -> None:
 
 
 # ------------------------------------------------------------------------ loading
-def load_checkpoint_file(filename: str, map_location: Any = 'cpu',
+def load_checkpoint_file(filename: str,
+                         map_location: Any = 'cpu',
                          mmap: bool = False) -> Any:
     """``torch.load(filename, weights_only=True)`` with errors that name the file.
 
@@ -151,12 +155,13 @@ def load_checkpoint_file(filename: str, map_location: Any = 'cpu',
         raise CheckpointLoadError(f'checkpoint {filename} is truncated or corrupt, or in '
                                   "torch's legacy (pre-1.6) format (not a zip archive)")
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True,
-                          mmap=mmap)
+        return torch.load(
+            filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         lines = [line.strip() for line in str(err).splitlines()]
-        reason = next((line for line in lines if 'GLOBAL' in line or 'Unsupported'
-                       in line), lines[0] if lines else repr(err))
+        reason = next(
+            (line for line in lines if 'GLOBAL' in line or 'Unsupported' in line),
+            lines[0] if lines else repr(err))
         if not zipfile.is_zipfile(filename):
             raise CheckpointLoadError(
                 f'checkpoint {filename} is truncated or corrupt, or in torch\'s legacy '
@@ -204,8 +209,8 @@ def publish_file(tmp: str, final: str) -> None:
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write a small text file (``last_checkpoint``) atomically."""
-    tmp = osp.join(osp.dirname(osp.abspath(path)),
-                   f'.{osp.basename(path)}.{os.getpid()}.tmp')
+    tmp = osp.join(
+        osp.dirname(osp.abspath(path)), f'.{osp.basename(path)}.{os.getpid()}.tmp')
     try:
         with open(tmp, 'w') as f:
             f.write(text)

@@ -23,7 +23,7 @@ import torch.distributed as dist
 from mmengine.optim import OptimWrapper
 from torch import Tensor, nn
 
-from ..models.layers import ViTBlock, VisionLLaMABlock
+from ..models.layers import VisionLLaMABlock, ViTBlock
 from ..registry import FUNCTIONS, OPTIM_WRAPPERS
 
 #: Module classes that become one FSDP unit / one activation checkpoint each.
@@ -35,8 +35,8 @@ def block_auto_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_numel: i
                            **kwargs) -> bool:
     """FSDP ``auto_wrap_policy``: wrap every ViT / VisionLLaMA block."""
     from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
-    return transformer_auto_wrap_policy(module, recurse, nonwrapped_numel,
-                                        transformer_layer_cls=set(BLOCK_TYPES))
+    return transformer_auto_wrap_policy(
+        module, recurse, nonwrapped_numel, transformer_layer_cls=set(BLOCK_TYPES))
 
 
 @FUNCTIONS.register_module(name='vllama_is_block')
@@ -46,7 +46,8 @@ def is_block(module: nn.Module) -> bool:
 
 
 def sharded_clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]],
-                            max_norm: float, norm_type: float = 2.0,
+                            max_norm: float,
+                            norm_type: float = 2.0,
                             eps: float = 1e-6) -> Tensor:
     """``clip_grad_norm_`` over gradients sharded across ranks (2-norm).
 

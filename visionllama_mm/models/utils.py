@@ -1,9 +1,11 @@
 """Small argument helpers shared by the backbones."""
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple, Union
+
+if TYPE_CHECKING:
+    import torch
 
 
-def to_2tuple(value: Union[int, Sequence[int]],
-              name: str = 'value') -> Tuple[int, int]:
+def to_2tuple(value: Union[int, Sequence[int]], name: str = 'value') -> Tuple[int, int]:
     """``224 -> (224, 224)``; ``(h, w)`` unchanged. Both must be positive ints; errors
     name the parameter ``name`` and the value."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
@@ -34,7 +36,8 @@ def linear_rates(end: float, num: int) -> List[float]:
     return [end * i / (num - 1) for i in range(num)]
 
 
-def normalize_out_indices(out_indices: Union[int, Sequence[int]], num_layers: int,
+def normalize_out_indices(out_indices: Union[int, Sequence[int]],
+                          num_layers: int,
                           unit: str = 'layers') -> List[int]:
     """Resolve negative indices; raise if any is outside ``[-num_layers, num_layers)``
     (``unit`` names what is counted in the error: ``'layers'`` or ``'stages'``)."""
@@ -65,8 +68,9 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
 
     path = init_cfg['checkpoint']
     prefix = init_cfg.get('prefix', '') or ''
-    checkpoint = (_load_checkpoint(path, map_location='cpu') if '://' in str(path)
-                  else load_checkpoint_file(path))
+    checkpoint = (
+        _load_checkpoint(path, map_location='cpu')
+        if '://' in str(path) else load_checkpoint_file(path))
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
@@ -84,9 +88,11 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
                          f'{mismatched[:5]} (e.g. {tuple(state[mismatched[0]].shape)} vs '
                          f'{tuple(own[mismatched[0]].shape)})')
     result = module.load_state_dict(state, strict=False)
-    print_log(f'{type(module).__name__}: loaded {len(matching)}/{len(own)} tensors '
-              f'from {path}; missing keys: {result.missing_keys or "none"}; '
-              f'unexpected keys: {result.unexpected_keys or "none"}', logger='current')
+    print_log(
+        f'{type(module).__name__}: loaded {len(matching)}/{len(own)} tensors '
+        f'from {path}; missing keys: {result.missing_keys or "none"}; '
+        f'unexpected keys: {result.unexpected_keys or "none"}',
+        logger='current')
 
 
 def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
@@ -95,7 +101,8 @@ def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
     if isinstance(arch, str):
         key = arch.lower()
         if key not in zoo:
-            raise ValueError(f'arch {arch!r} is not one of {sorted(zoo)} (or pass a dict)')
+            raise ValueError(
+                f'arch {arch!r} is not one of {sorted(zoo)} (or pass a dict)')
         return dict(zoo[key])
     if not isinstance(arch, dict):
         raise TypeError(f'arch must be a str or dict, got {type(arch).__name__}')
@@ -155,10 +162,14 @@ def plain_frozen_parts(backbone, extra_modules: Sequence[str] = ()) -> List:
     """Frozen modules of a plain (ViT-like) backbone: the patch embedding and its
     dropout, the first ``frozen_stages`` blocks and, when every block is frozen, the
     final norms ``ln1`` / ``ln2`` and ``extra_modules`` that exist."""
-    drop = [m for m in (getattr(backbone, n, None)
-                        for n in ('drop_after_embed', 'drop_after_pos')) if m is not None]
+    drop = [
+        m for m in (getattr(backbone, n, None)
+                    for n in ('drop_after_embed', 'drop_after_pos')) if m is not None
+    ]
     modules = [backbone.patch_embed, *drop, *backbone.layers[:backbone.frozen_stages]]
     if backbone.frozen_stages >= backbone.num_layers:
-        modules += [getattr(backbone, n) for n in ('ln1', 'ln2', *extra_modules)
-                    if hasattr(backbone, n)]
+        modules += [
+            getattr(backbone, n) for n in ('ln1', 'ln2', *extra_modules)
+            if hasattr(backbone, n)
+        ]
     return modules

@@ -1,7 +1,9 @@
 # Fine-tuning of the MAE-pretrained VisionLLaMA-B on ImageNet-1k, 100 epochs.
 # Recipe notes: configs/mae_visionllama/README.md ("Configs").
-_base_ = ['mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
-          '../../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
+    '../../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

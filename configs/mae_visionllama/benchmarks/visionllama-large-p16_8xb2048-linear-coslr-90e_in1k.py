@@ -1,7 +1,9 @@
 # Linear probe of the MAE-pretrained VisionLLaMA-L on ImageNet-1k, 90 epochs.
 # Recipe notes: configs/mae_visionllama/README.md ("Configs").
-_base_ = ['mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py',
-          '../../_base_/reliable_runtime.py']
+_base_ = [
+    'mmpretrain::mae/benchmarks/vit-large-p16_8xb2048-linear-coslr-90e_in1k.py',
+    '../../_base_/reliable_runtime.py'
+]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k/weights.pth'

@@ -2,8 +2,7 @@
 # Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
-    'mmdet::common/lsj-100e_coco-instance.py',
-    '../../_base_/reliable_runtime.py'
+    'mmdet::common/lsj-100e_coco-instance.py', '../../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -49,8 +48,9 @@ test_pipeline = [
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 # the release's LSJ pipeline (lsj-36e_coco-instance.py): flip first, and images padded
 # to 1024 with grey 114 before normalisation (mmdet's lsj-100e base pads in the batch
@@ -60,14 +60,18 @@ train_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
-         recompute_bbox=True, allow_negative_crop=True),
+    dict(
+        type='RandomCrop',
+        crop_type='absolute_range',
+        crop_size=image_size,
+        recompute_bbox=True,
+        allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='PackDetInputs'),
 ]
-train_dataloader = dict(batch_size=4, num_workers=8,
-                        dataset=dict(dataset=dict(pipeline=train_pipeline)))
+train_dataloader = dict(
+    batch_size=4, num_workers=8, dataset=dict(dataset=dict(pipeline=train_pipeline)))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
@@ -84,8 +88,13 @@ max_iters = 137250  # x 32 images / 118k images per epoch = ~37.2 epochs
 interval = 5000
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[102937, 125812], gamma=0.1),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[102937, 125812],
+        gamma=0.1),
 ]
 train_cfg = dict(
     _delete_=True,
@@ -95,8 +104,12 @@ train_cfg = dict(
     dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, save_last=True,
-                    interval=interval, max_keep_ckpts=5))
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        save_last=True,
+        interval=interval,
+        max_keep_ckpts=5))
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 # --auto-scale-lr compares with GPUs x batch_size (accumulation not counted): 8 x 4
 auto_scale_lr = dict(base_batch_size=32)

@@ -3,8 +3,7 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
-    'mmpretrain::_base_/default_runtime.py',
-    '../../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../../_base_/reliable_runtime.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -39,49 +38,76 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=img_size, backend='pillow',
-         interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandomChoice', transforms=[  # 3-Augment
-        [dict(type='RandomGrayscale', prob=1.0, keep_channels=True)],
-        [dict(type='Solarize', thr=128, prob=1.0)],
-        [dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-              magnitude_std='inf', prob=1.0)],
-    ]),
+    dict(
+        type='RandomChoice',
+        transforms=[  # 3-Augment
+            [dict(type='RandomGrayscale', prob=1.0, keep_channels=True)],
+            [dict(type='Solarize', thr=128, prob=1.0)],
+            [
+                dict(
+                    type='GaussianBlur',
+                    magnitude_range=(0.1, 2.0),
+                    magnitude_std='inf',
+                    prob=1.0)
+            ],
+        ]),
     dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=int(256 / 224 * img_size), edge='short',
-         backend='pillow', interpolation='bicubic'),
+    dict(
+        type='ResizeEdge',
+        scale=int(256 / 224 * img_size),
+        edge='short',
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=img_size),  # crop ratio 0.875
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=256, num_workers=10, drop_last=True,
+    batch_size=256,
+    num_workers=10,
+    drop_last=True,
     sampler=dict(_delete_=True, type='RepeatAugSampler', num_repeats=3, shuffle=True),
     dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=256, num_workers=10,
-                      dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=256, num_workers=10, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='Lamb', lr=4e-3, eps=1e-8, weight_decay=0.05),
-    paramwise_cfg=dict(flat_decay_mult=0.0,
-                       custom_keys={'.cls_token': dict(decay_mult=0.0)}))
+    paramwise_cfg=dict(
+        flat_decay_mult=0.0, custom_keys={'.cls_token': dict(decay_mult=0.0)}))
 max_epochs = 800
 warmup_epochs = 5
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6 / 4e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-5,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-6 / 4e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10,
-                                     max_keep_ckpts=3))
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
 # 8 GPUs x 256 images; use --auto-scale-lr on other setups.
 auto_scale_lr = dict(base_batch_size=2048)

@@ -4,9 +4,9 @@ import importlib.util
 
 import pytest
 import torch
+from aim_reference import explicit_attention, prefix_allowed, sincos_2d
 from mmengine.registry import DefaultScope
 
-from aim_reference import explicit_attention, prefix_allowed, sincos_2d
 from visionllama_mm.models import AIM
 from visionllama_mm.models.layers import (RoPEAttention, SinCosPosEmbed2D,
                                           prefix_causal_mask, sincos_pos_embed_2d)
@@ -25,10 +25,16 @@ def tiny(**kwargs):
 
 # ------------------------------------------------------------------------- arch zoo
 def test_arch_zoo_matches_release():
-    zoo = {k: (v['embed_dims'], v['num_layers'], v['num_heads'])
-           for k, v in AIM.arch_zoo.items()}
-    assert zoo == {'600m': (1536, 24, 12), '1b': (2048, 24, 16), '3b': (3072, 24, 24),
-                   '7b': (4096, 32, 32)}
+    zoo = {
+        k: (v['embed_dims'], v['num_layers'], v['num_heads'])
+        for k, v in AIM.arch_zoo.items()
+    }
+    assert zoo == {
+        '600m': (1536, 24, 12),
+        '1b': (2048, 24, 16),
+        '3b': (3072, 24, 24),
+        '7b': (4096, 32, 32)
+    }
 
 
 def test_arch_errors_name_the_choices():
@@ -58,8 +64,8 @@ def test_meta_device_param_counts():
 
 
 def test_count_params_tool_builds_on_meta():
-    spec = importlib.util.spec_from_file_location(
-        'count_params', 'tools/analysis_tools/count_params.py')
+    spec = importlib.util.spec_from_file_location('count_params',
+                                                  'tools/analysis_tools/count_params.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     rows = tool.table(['AIM:600m', 'AIM:7b'])
@@ -129,12 +135,11 @@ def test_trunk_is_prefix_causal():
     # P = 3 and P = 9: patch 9 is not in either prefix, so tokens 0..8 never see it
     assert not changed[:, :9].any() and changed[:, 9].all()
     prefix_len = torch.tensor([10, 16])  # patch 9 in the prefix: everybody sees it
-    changed = (model(x2, prefix_len=prefix_len)[0]
-               - model(x, prefix_len=prefix_len)[0]).abs().amax(-1) > 1e-5
+    changed = (model(x2, prefix_len=prefix_len)[0] -
+               model(x, prefix_len=prefix_len)[0]).abs().amax(-1) > 1e-5
     assert changed.all()
     full = model(x)[0]
-    assert torch.allclose(model(x, prefix_len=torch.tensor([16, 16]))[0], full,
-                          atol=1e-5)
+    assert torch.allclose(model(x, prefix_len=torch.tensor([16, 16]))[0], full, atol=1e-5)
 
 
 # ----------------------------------------------------------------------- sin-cos
@@ -143,7 +148,7 @@ def test_sincos_layout_matches_release_formula():
     assert table.shape == (15, 16)
     assert torch.allclose(table, sincos_2d(3, 5, 16), atol=1e-6)
     # token 7 = row 1, column 2; the first half only depends on the column
-    omega = 1. / 10000 ** (torch.arange(4) / 4)
+    omega = 1. / 10000**(torch.arange(4) / 4)
     assert torch.allclose(table[7, :4], torch.sin(2 * omega), atol=1e-6)
     assert torch.allclose(table[7, 12:], torch.cos(1 * omega), atol=1e-6)
     assert torch.equal(table[:5, 8:], table[0:1, 8:].expand(5, -1))  # row 0 everywhere
@@ -162,8 +167,9 @@ def test_sincos_is_interpolation_free_and_cached():
 
 
 # ----------------------------------------------------------------------- outputs
-@pytest.mark.parametrize('out_type,shape', [
-    ('raw', (2, 16, 32)), ('featmap', (2, 32, 4, 4)), ('avg_featmap', (2, 32))])
+@pytest.mark.parametrize('out_type,shape', [('raw', (2, 16, 32)),
+                                            ('featmap', (2, 32, 4, 4)),
+                                            ('avg_featmap', (2, 32))])
 def test_out_types(out_type, shape):
     outs = tiny(out_type=out_type, out_indices=(1, -1))(torch.randn(2, 3, 16, 16))
     assert isinstance(outs, tuple) and [o.shape for o in outs] == [shape] * 2
@@ -250,11 +256,16 @@ def test_get_layer_depth():
 def test_pretrained_init_cfg(tmp_path):
     source = tiny()
     path = tmp_path / 'w.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
-                               source.state_dict().items()}}, path)
+    torch.save(
+        {'state_dict': {
+            f'backbone.{k}': v
+            for k, v in source.state_dict().items()
+        }}, path)
     torch.manual_seed(1)
-    model = AIM(arch=TINY, patch_size=4, init_cfg=dict(
-        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    model = AIM(
+        arch=TINY,
+        patch_size=4,
+        init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     model.init_weights()
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
@@ -264,7 +275,7 @@ def test_pretrained_init_cfg(tmp_path):
 def test_builds_from_every_scope(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
-        model = registry.build(dict(type='AIM', arch=TINY, patch_size=4,
-                                    out_type='featmap'))
+        model = registry.build(
+            dict(type='AIM', arch=TINY, patch_size=4, out_type='featmap'))
     assert isinstance(model, AIM)
     assert model(torch.randn(1, 3, 16, 16))[0].shape == (1, 32, 4, 4)

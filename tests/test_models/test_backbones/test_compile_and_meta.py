@@ -18,27 +18,40 @@ TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 
 # name -> (config, input sizes, dynamic, forward kwargs)
 CASES = {
-    'visionllama': (dict(type='VisionLLaMA', arch=TINY, img_size=32, patch_size=8,
-                         out_type='cls_token', rope_type='as2d'), (32, 48), None, {}),
-    'visionllama-vitdet-windows': (
-        dict(type='VisionLLaMA', arch=TINY, img_size=32, patch_size=8,
-             with_cls_token=False, out_type='featmap', window_size=3,
-             window_block_indexes=[0], window_rope_coords='global'),
-        (32, 48), False, {}),
-    'pyramid-visionllama': (
-        dict(type='PyramidVisionLLaMA',
-             arch=dict(embed_dims=[8, 16], depths=[2, 2], num_heads=[1, 2]),
-             window_sizes=3, sr_ratios=(2, 1), rope_type='as2d', rope_anchor=4,
-             out_indices=(0, 1)),
-        (32, 44), False, {}),
-    'aim-prefix-causal': (
-        dict(type='AIM', arch=dict(embed_dims=32, num_layers=2, num_heads=2),
-             img_size=32, patch_size=8, out_type='avg_featmap'),
-        (32, 48), None, dict(prefix_len=torch.tensor([1, 3]))),
-    'vitg-map-with-cp': (
-        dict(type='ViTG', arch=TINY, img_size=32, patch_size=8, out_type='map',
-             with_cp=True),
-        (32, 48), None, {}),
+    'visionllama': (dict(
+        type='VisionLLaMA',
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        out_type='cls_token',
+        rope_type='as2d'), (32, 48), None, {}),
+    'visionllama-vitdet-windows': (dict(
+        type='VisionLLaMA',
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        with_cls_token=False,
+        out_type='featmap',
+        window_size=3,
+        window_block_indexes=[0],
+        window_rope_coords='global'), (32, 48), False, {}),
+    'pyramid-visionllama': (dict(
+        type='PyramidVisionLLaMA',
+        arch=dict(embed_dims=[8, 16], depths=[2, 2], num_heads=[1, 2]),
+        window_sizes=3,
+        sr_ratios=(2, 1),
+        rope_type='as2d',
+        rope_anchor=4,
+        out_indices=(0, 1)), (32, 44), False, {}),
+    'aim-prefix-causal': (dict(
+        type='AIM',
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2),
+        img_size=32,
+        patch_size=8,
+        out_type='avg_featmap'), (32, 48), None, dict(prefix_len=torch.tensor([1, 3]))),
+    'vitg-map-with-cp': (dict(
+        type='ViTG', arch=TINY, img_size=32, patch_size=8, out_type='map',
+        with_cp=True), (32, 48), None, {}),
 }
 
 
@@ -59,14 +72,22 @@ def test_builds_on_meta_device(name):
     assert all(p.is_meta for p in model.parameters())
 
 
-@pytest.mark.parametrize('cfg', [
-    dict(type='VisionLLaMA', arch='l', drop_path_rate=0.2),
-    dict(type='VisionLLaMA', arch='b-mae', with_cls_token=False, out_type='featmap',
-         window_size=14, window_block_indexes=[0, 1, 3, 4], drop_path_rate=0.1),
-    dict(type='PyramidVisionLLaMA', arch='b', drop_path_rate=0.3),
-    dict(type='AIM', arch='3b', drop_path_rate=0.1),
-    dict(type='ViTG', arch='G', with_cp=True, drop_path_rate=0.1),
-], ids=lambda c: f"{c['type']}-{c['arch']}")
+@pytest.mark.parametrize(
+    'cfg', [
+        dict(type='VisionLLaMA', arch='l', drop_path_rate=0.2),
+        dict(
+            type='VisionLLaMA',
+            arch='b-mae',
+            with_cls_token=False,
+            out_type='featmap',
+            window_size=14,
+            window_block_indexes=[0, 1, 3, 4],
+            drop_path_rate=0.1),
+        dict(type='PyramidVisionLLaMA', arch='b', drop_path_rate=0.3),
+        dict(type='AIM', arch='3b', drop_path_rate=0.1),
+        dict(type='ViTG', arch='G', with_cp=True, drop_path_rate=0.1),
+    ],
+    ids=lambda c: f"{c['type']}-{c['arch']}")
 def test_full_size_builds_on_meta_device(cfg):
     """Deferred init for FSDP (``param_init_fn``): no tensor is read in __init__."""
     with torch.device('meta'):
@@ -93,8 +114,7 @@ def test_compiles_fullgraph_forward_backward_without_recompiles(name):
     model.train()
     dynamo.reset()
     counters.clear()
-    compiled = torch.compile(model, fullgraph=True, backend='aot_eager',
-                             dynamic=dynamic)
+    compiled = torch.compile(model, fullgraph=True, backend='aot_eager', dynamic=dynamic)
     outs = [_step(compiled, size, kwargs) for size in sizes]
     assert not counters['graph_break'], dict(counters['graph_break'])
     graphs = counters['stats']['unique_graphs']

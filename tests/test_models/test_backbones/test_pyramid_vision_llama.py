@@ -4,13 +4,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from reference import (official_pyramid_forward, official_rotate,
                        synthetic_pyramid_state_dict)
+
 from visionllama_mm.models import PyramidVisionLLaMA
 from visionllama_mm.models.layers import (GlobalSubsampledAttention,
                                           LocallyGroupedAttention, RotaryEmbedding2D,
-                                          gsa_key_coords, grid_coords)
+                                          grid_coords, gsa_key_coords)
 
 TINY = dict(embed_dims=[16, 32, 32, 64], depths=[2, 2, 2, 2], num_heads=[2, 2, 2, 4])
 
@@ -46,7 +46,8 @@ def test_official_key_coords_formula(k):
     height, width = 16, 24
     got = gsa_key_coords(height, width, k, 'official')[0]
     j = torch.arange((height // k) * (width // k)).float()
-    expected = torch.stack((1 - 1 / k + (j % width) * k, 1 - 1 / k + (j // width) * k), -1)
+    expected = torch.stack((1 - 1 / k + (j % width) * k, 1 - 1 / k + (j // width) * k),
+                           -1)
     assert torch.allclose(got, expected)
     if k == 2:  # agrees with the cell means on the first reduced row only
         means = gsa_key_coords(height, width, k)[0]
@@ -72,7 +73,7 @@ def test_gsa_matches_direct_computation_with_mean_keys():
     coords = grid_coords(*hw)[0] * torch.tensor([5 / 13, 5 / 10])
     kcoords = brute_force_cell_means(*hw, 4) * torch.tensor([5 / 13, 5 / 10])
     q, k = official_rotate(q, coords), official_rotate(k, kcoords)
-    ref = ((q @ k.transpose(-2, -1)) * 8 ** -0.5).softmax(-1) @ v
+    ref = ((q @ k.transpose(-2, -1)) * 8**-0.5).softmax(-1) @ v
     ref = attn.proj(ref.transpose(1, 2).reshape(2, 130, 16))
     assert torch.allclose(out, ref, atol=1e-5)
 
@@ -98,7 +99,7 @@ def test_lsa_padding(mask_padding):
             q, k, v = attn.qkv(win).reshape(1, 16, 3, 2, 4).permute(2, 0, 3, 1, 4)
             local = grid_coords(ws, ws)[0]
             q, k = official_rotate(q, local), official_rotate(k, local)
-            logits = (q @ k.transpose(-2, -1)) * 4 ** -0.5
+            logits = (q @ k.transpose(-2, -1)) * 4**-0.5
             if mask_padding:
                 logits = logits.masked_fill(~real, float('-inf'))
             o = (logits.softmax(-1) @ v).transpose(1, 2).reshape(1, ws, ws, 8)
@@ -127,8 +128,9 @@ def test_as2d_is_identity_at_the_anchor():
     torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)  # stage grids 16, 8, 4, 2
     plain = tiny(rope_type='2d', layer_scale_init_value=1.).eval()(x)
-    anchored = tiny(rope_type='as2d', rope_anchor=[16, 8, 4, 2],
-                    layer_scale_init_value=1.).eval()(x)
+    anchored = tiny(
+        rope_type='as2d', rope_anchor=[16, 8, 4, 2], layer_scale_init_value=1.).eval()(
+            x)
     for a, b in zip(plain, anchored):
         assert torch.equal(a, b)
     # anchor 14 everywhere: rescaled positions change the output
@@ -138,9 +140,9 @@ def test_as2d_is_identity_at_the_anchor():
 
 
 def test_classification_output_and_arch_sizes():
-    model = tiny(out_type='avg_featmap', out_indices=(3,))
+    model = tiny(out_type='avg_featmap', out_indices=(3, ))
     assert model(torch.randn(2, 3, 64, 64))[0].shape == (2, 64)
-    small = PyramidVisionLLaMA('s', out_type='avg_featmap', out_indices=(3,))
+    small = PyramidVisionLLaMA('s', out_type='avg_featmap', out_indices=(3, ))
     params = sum(p.numel() for p in small.parameters())
     assert abs(params + 512 * 1000 + 1000 - 25.9e6) < 0.05e6  # the release's ~25.9M
     hidden = [blk[0].ffn.w3.in_features for blk in small.layers]
@@ -151,11 +153,14 @@ def test_frozen_stages_and_layer_depth():
     model = tiny(frozen_stages=2, norm_after_stage=True)
     model.train()
     for i in range(4):
-        params = list(model.layers[i].parameters()) + list(model.patch_embeds[i].parameters())
+        params = list(model.layers[i].parameters()) + list(
+            model.patch_embeds[i].parameters())
         assert all(p.requires_grad == (i >= 2) for p in params)
         assert model.layers[i].training == (i >= 2)
-    assert model.get_layer_depth('backbone.patch_embeds.0.norm.weight', 'backbone.') == (0, 10)
-    assert model.get_layer_depth('backbone.layers.1.1.attn.q.weight', 'backbone.') == (4, 10)
+    assert model.get_layer_depth('backbone.patch_embeds.0.norm.weight',
+                                 'backbone.') == (0, 10)
+    assert model.get_layer_depth('backbone.layers.1.1.attn.q.weight',
+                                 'backbone.') == (4, 10)
     assert model.get_layer_depth('backbone.patch_embeds.2.projection.weight',
                                  'backbone.') == (5, 10)
     assert model.get_layer_depth('backbone.norm_list.3.weight', 'backbone.') == (8, 10)
@@ -170,8 +175,8 @@ def test_with_cp_same_outputs_and_grads():
         model.train()
         outs = model(x)
         sum(o.sum() for o in outs).backward()
-        results.append(([o.detach() for o in outs],
-                        [p.grad.clone() for p in model.parameters()]))
+        results.append(
+            ([o.detach() for o in outs], [p.grad.clone() for p in model.parameters()]))
     for a, b in zip(results[0][0], results[1][0]):
         assert torch.allclose(a, b, atol=1e-6)
     for a, b in zip(results[0][1], results[1][1]):
@@ -180,9 +185,10 @@ def test_with_cp_same_outputs_and_grads():
 
 @pytest.mark.parametrize('kwargs,match', [
     (dict(arch='xl'), r"arch 'xl' is not one of \['b', 'base', 'l'"),
-    (dict(out_indices=(4,)), r'out_indices entry 4 is out of range: allowed -4..3'),
+    (dict(out_indices=(4, )), r'out_indices entry 4 is out of range: allowed -4..3'),
     (dict(out_type='avg_featmap'), 'set out_indices=\\(3,\\)'),
-    (dict(gsa_key_coords='center'), "gsa_key_coords must be one of \\('mean', 'official'\\)"),
+    (dict(gsa_key_coords='center'),
+     "gsa_key_coords must be one of \\('mean', 'official'\\)"),
     (dict(window_sizes=(7, 7)), 'window_sizes needs 4 entries'),
     (dict(rope_type='3d'), 'rope_type must be one of'),
 ])
@@ -201,12 +207,17 @@ def test_official_weights_reproduce_release_forward():
     official = synthetic_pyramid_state_dict(dims, depths, hiddens)
     state = converter.convert({'model': official})
     model = PyramidVisionLLaMA(
-        arch=dict(embed_dims=dims, depths=depths, num_heads=heads,
-                  feedforward_channels=hiddens),
-        out_type='avg_featmap', out_indices=(3,), gsa_key_coords='official',
+        arch=dict(
+            embed_dims=dims, depths=depths, num_heads=heads,
+            feedforward_channels=hiddens),
+        out_type='avg_featmap',
+        out_indices=(3, ),
+        gsa_key_coords='official',
         lsa_mask_padding=False).eval()
-    backbone = {k[len('backbone.'):]: v for k, v in state.items()
-                if k.startswith('backbone.')}
+    backbone = {
+        k[len('backbone.'):]: v
+        for k, v in state.items() if k.startswith('backbone.')
+    }
     model.load_state_dict(backbone, strict=True)
     images = torch.randn(2, 3, 96, 96)  # grids 24/12/6/3: LSA pads every stage
     with torch.no_grad():
@@ -218,6 +229,7 @@ def test_official_weights_reproduce_release_forward():
 
 def test_builds_from_every_scope():
     import importlib
+
     from mmengine.registry import DefaultScope
     for scope in ('mmpretrain', 'mmseg', 'mmdet'):
         registry = importlib.import_module(f'{scope}.registry').MODELS

@@ -34,9 +34,9 @@ def test_small_param_count():
     assert params == 12 * per_block + 3 * 16 * 16 * 384 + 384 + 2 * 2 * 384
 
 
-@pytest.mark.parametrize('out_type,shape', [
-    ('raw', (2, 17, 32)), ('cls_token', (2, 32)), ('featmap', (2, 32, 4, 4)),
-    ('avg_featmap', (2, 32))])
+@pytest.mark.parametrize('out_type,shape', [('raw', (2, 17, 32)), ('cls_token', (2, 32)),
+                                            ('featmap', (2, 32, 4, 4)),
+                                            ('avg_featmap', (2, 32))])
 def test_out_types(out_type, shape):
     model = tiny(out_type=out_type, out_indices=(1, -1))
     outs = model(torch.randn(2, 3, 32, 32))
@@ -111,7 +111,8 @@ def test_layer_depth():
     assert model.get_layer_depth('backbone.cls_token', 'backbone.') == (0, 6)
     assert model.get_layer_depth('backbone.patch_embed.projection.weight',
                                  'backbone.') == (0, 6)
-    assert model.get_layer_depth('backbone.layers.2.attn.qkv.weight', 'backbone.') == (3, 6)
+    assert model.get_layer_depth('backbone.layers.2.attn.qkv.weight',
+                                 'backbone.') == (3, 6)
     assert model.get_layer_depth('backbone.ln1.weight', 'backbone.') == (5, 6)
     assert model.get_layer_depth('head.fc.weight', 'backbone.') == (5, 6)
 
@@ -127,7 +128,7 @@ def test_drop_path_ramp():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(arch='xl'), r"arch 'xl' is not one of \['b', 'b-mae'"),
     (dict(arch=dict(embed_dims=8)), 'misses keys'),
-    (dict(out_indices=(4,)), r'out_indices entry 4 is out of range: allowed -4..3'),
+    (dict(out_indices=(4, )), r'out_indices entry 4 is out of range: allowed -4..3'),
     (dict(out_type='tokens'), 'out_type must be one of'),
     (dict(out_type='cls_token', with_cls_token=False), 'with_cls_token=True'),
     (dict(rope_type='3d'), 'rope_type must be one of'),
@@ -147,11 +148,15 @@ def test_image_smaller_than_patch():
 def test_pretrained_init_cfg(tmp_path):
     src = tiny()
     ckpt = tmp_path / 'cls.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in src.state_dict().items()}},
-               ckpt)
-    dst = VisionLLaMA(arch=TINY, img_size=32, patch_size=8,
-                      init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
-                                    prefix='backbone.'))
+    torch.save({'state_dict': {
+        f'backbone.{k}': v
+        for k, v in src.state_dict().items()
+    }}, ckpt)
+    dst = VisionLLaMA(
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
     dst.init_weights()
     for key, value in src.state_dict().items():
         assert torch.equal(value, dst.state_dict()[key]), key
@@ -170,9 +175,11 @@ def test_compiles_fullgraph_forward_and_backward():
 def test_pretrained_without_matching_keys_is_an_error(tmp_path):
     ckpt = tmp_path / 'other.pth'
     torch.save({'state_dict': {'backbone.stem.conv.weight': torch.zeros(1)}}, ckpt)
-    model = VisionLLaMA(arch=TINY, img_size=32, patch_size=8,
-                        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
-                                      prefix='backbone.'))
+    model = VisionLLaMA(
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
     with pytest.raises(ValueError, match=f'{ckpt} has no key in common'):
         model.init_weights()
 
@@ -180,10 +187,14 @@ def test_pretrained_without_matching_keys_is_an_error(tmp_path):
 def test_pretrained_shape_mismatch_is_an_error(tmp_path):
     ckpt = tmp_path / 'wide.pth'
     wide = VisionLLaMA(arch=dict(TINY, embed_dims=64), img_size=32, patch_size=8)
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in wide.state_dict().items()}},
-               ckpt)
-    model = VisionLLaMA(arch=TINY, img_size=32, patch_size=8,
-                        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt),
-                                      prefix='backbone.'))
+    torch.save({'state_dict': {
+        f'backbone.{k}': v
+        for k, v in wide.state_dict().items()
+    }}, ckpt)
+    model = VisionLLaMA(
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
     with pytest.raises(ValueError, match='shape mismatch'):
         model.init_weights()

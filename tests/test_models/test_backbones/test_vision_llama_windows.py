@@ -9,8 +9,14 @@ TINY = dict(embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64)
 
 def vitdet(**kwargs):
     torch.manual_seed(0)
-    cfg = dict(arch=TINY, img_size=64, patch_size=8, with_cls_token=False,
-               out_type='featmap', window_size=3, window_block_indexes=(0, 1, 3))
+    cfg = dict(
+        arch=TINY,
+        img_size=64,
+        patch_size=8,
+        with_cls_token=False,
+        out_type='featmap',
+        window_size=3,
+        window_block_indexes=(0, 1, 3))
     cfg.update(kwargs)
     return VisionLLaMA(**cfg).eval()
 
@@ -45,5 +51,6 @@ def test_window_errors():
         vitdet(with_cls_token=True)
     with pytest.raises(ValueError, match='window_size >= 1'):
         vitdet(window_size=0)
-    with pytest.raises(ValueError, match="window_rope_coords must be 'local' or 'global'"):
+    with pytest.raises(
+            ValueError, match="window_rope_coords must be 'local' or 'global'"):
         vitdet(window_rope_coords='relative')

@@ -1,4 +1,5 @@
-"""ViTG: output types, position-embedding resize, padding, freezing, errors, meta build."""
+"""ViTG: output types, position-embedding resize, padding, freezing, errors and the
+meta-device build."""
 import pytest
 import torch
 from mmpretrain.models.utils import resize_pos_embed
@@ -15,9 +16,9 @@ def vit(**kwargs) -> ViTG:
     return model.eval()
 
 
-@pytest.mark.parametrize('out_type,shape', [
-    ('raw', (2, 12, 32)), ('featmap', (2, 32, 3, 4)), ('avg_featmap', (2, 32)),
-    ('map', (2, 32))])
+@pytest.mark.parametrize('out_type,shape', [('raw', (2, 12, 32)),
+                                            ('featmap', (2, 32, 3, 4)),
+                                            ('avg_featmap', (2, 32)), ('map', (2, 32))])
 def test_output_types_on_a_padded_input(out_type, shape):
     # 30 x 44 is not a multiple of 14: padded to 42 x 56 -> a 3 x 4 grid
     outs = vit(out_type=out_type)(torch.randn(2, 3, 30, 44))
@@ -44,8 +45,8 @@ def test_pos_embed_is_resized_bicubically_on_the_fly():
     images = torch.randn(1, 3, 56, 42)
     big = vit(out_type='raw', img_size=(56, 42))
     state = small.state_dict()
-    state['pos_embed'] = resize_pos_embed(small.pos_embed, (2, 2), (4, 3),
-                                          mode='bicubic', num_extra_tokens=0)
+    state['pos_embed'] = resize_pos_embed(
+        small.pos_embed, (2, 2), (4, 3), mode='bicubic', num_extra_tokens=0)
     big.load_state_dict(state)
     with torch.no_grad():
         torch.testing.assert_close(small(images)[0], big(images)[0])
@@ -106,8 +107,9 @@ def test_input_smaller_than_a_patch():
         vit()(torch.randn(1, 3, 10, 28))
 
 
-@pytest.mark.parametrize('arch,width,depth,trunk_millions', [
-    ('G', 1664, 48, 1842.8), ('gigantic', 1664, 48, 1842.8), ('g', 1408, 40, 1011.2)])
+@pytest.mark.parametrize('arch,width,depth,trunk_millions',
+                         [('G', 1664, 48, 1842.8), ('gigantic', 1664, 48, 1842.8),
+                          ('g', 1408, 40, 1011.2)])
 def test_full_size_archs_build_on_the_meta_device(arch, width, depth, trunk_millions):
     with torch.device('meta'):
         model = ViTG(arch)

@@ -16,7 +16,7 @@ def _heads(x):
 
 
 def _attend(q, k, v):
-    weights = (_heads(q) @ _heads(k).transpose(-1, -2) / (C // HEADS) ** 0.5).softmax(-1)
+    weights = (_heads(q) @ _heads(k).transpose(-1, -2) / (C // HEADS)**0.5).softmax(-1)
     out = weights @ _heads(v)
     return out.transpose(1, 2).reshape(q.shape[0], q.shape[1], C)
 
@@ -32,8 +32,10 @@ def test_aim_attention_pooling_matches_written_out_maths():
     want = _attend(query, normed @ pool.k.weight.T, normed @ pool.v.weight.T).mean(1)
     torch.testing.assert_close(pool(x), want, rtol=1e-5, atol=1e-5)
     assert pool.k.bias is None and pool.v.bias is None
-    assert not any(isinstance(m, torch.nn.BatchNorm1d) and m.affine for m in pool.modules())
-    assert {n for n, _ in pool.named_parameters()} == {'cls_token', 'k.weight', 'v.weight'}
+    assert not any(
+        isinstance(m, torch.nn.BatchNorm1d) and m.affine for m in pool.modules())
+    assert {n
+            for n, _ in pool.named_parameters()} == {'cls_token', 'k.weight', 'v.weight'}
 
 
 def test_map_pooling_matches_written_out_maths():
@@ -45,18 +47,22 @@ def test_map_pooling_matches_written_out_maths():
     q = pool.q(pool.latent.expand(B, -1, -1))
     k, v = (x @ pool.kv.weight.T + pool.kv.bias).split(C, dim=-1)
     y = pool.proj(_attend(q, k, v))
-    hidden = F.gelu(F.layer_norm(y, (C, ), pool.norm.weight, pool.norm.bias, 1e-6)
-                    @ pool.mlp.fc1.weight.T + pool.mlp.fc1.bias)
+    hidden = F.gelu(
+        F.layer_norm(y, (
+            C, ), pool.norm.weight, pool.norm.bias, 1e-6) @ pool.mlp.fc1.weight.T +
+        pool.mlp.fc1.bias)
     y = y + hidden @ pool.mlp.fc2.weight.T + pool.mlp.fc2.bias
     torch.testing.assert_close(pool(x), y[:, 0], rtol=1e-5, atol=1e-5)
     assert pool.mlp.fc1.out_features == 24
 
 
-@pytest.mark.parametrize('head_cfg', [
-    dict(type='AttentionPoolingClassifier', num_heads=HEADS),
-    dict(type='AttentionPoolingClassifier', num_heads=HEADS, use_batch_norm=False),
-    dict(type='MAPClsHead', num_heads=HEADS),
-], ids=['aim', 'aim-no-bn', 'map'])
+@pytest.mark.parametrize(
+    'head_cfg', [
+        dict(type='AttentionPoolingClassifier', num_heads=HEADS),
+        dict(type='AttentionPoolingClassifier', num_heads=HEADS, use_batch_norm=False),
+        dict(type='MAPClsHead', num_heads=HEADS),
+    ],
+    ids=['aim', 'aim-no-bn', 'map'])
 @pytest.mark.parametrize('layout', ['tokens', 'nchw'])
 def test_heads_shapes_loss_and_gradients(head_cfg, layout):
     torch.manual_seed(0)
@@ -77,15 +83,19 @@ def test_heads_shapes_loss_and_gradients(head_cfg, layout):
 
 
 def test_head_errors_name_the_problem():
-    head = MODELS.build(dict(type='MAPClsHead', num_classes=5, in_channels=C,
-                             num_heads=HEADS))
+    head = MODELS.build(
+        dict(type='MAPClsHead', num_classes=5, in_channels=C, num_heads=HEADS))
     with pytest.raises(ValueError, match='in_channels=16 but the backbone gives 8'):
         head((torch.randn(B, N, 8), ))
     with pytest.raises(ValueError, match=r"out_type='raw'"):
         head((torch.randn(B, C), ))
     with pytest.raises(ValueError, match='num_classes must be >= 1'):
-        MODELS.build(dict(type='AttentionPoolingClassifier', num_classes=0,
-                          in_channels=C, num_heads=HEADS))
+        MODELS.build(
+            dict(
+                type='AttentionPoolingClassifier',
+                num_classes=0,
+                in_channels=C,
+                num_heads=HEADS))
     with pytest.raises(ValueError, match='divisible by num_heads'):
         AttentionPooling(C, 3)
     with pytest.raises(ValueError, match='num_queries'):

@@ -9,8 +9,8 @@ from visionllama_mm.models.layers.llama_block import SplitSwiGLUFFN, VisionLLaMA
 @pytest.mark.parametrize('bias', [False, True])
 def test_split_swiglu_equals_mmpretrain(bias):
     torch.manual_seed(0)
-    kwargs = dict(embed_dims=16, feedforward_channels=24, bias=bias,
-                  layer_scale_init_value=0.5)
+    kwargs = dict(
+        embed_dims=16, feedforward_channels=24, bias=bias, layer_scale_init_value=0.5)
     ours, ref = SplitSwiGLUFFN(**kwargs), SwiGLUFFN(**kwargs)
     ref.load_state_dict(ours.state_dict())
     x = torch.randn(2, 5, 16, requires_grad=True)
@@ -27,5 +27,6 @@ def test_split_swiglu_equals_mmpretrain(bias):
 def test_block_uses_split_swiglu_with_unchanged_keys():
     block = VisionLLaMABlock(16, 2, 32)
     assert isinstance(block.ffn, SplitSwiGLUFFN)
-    assert {k for k in block.state_dict() if k.startswith('ffn.')} == {
-        'ffn.w12.weight', 'ffn.w3.weight'}
+    assert {k
+            for k in block.state_dict()
+            if k.startswith('ffn.')} == {'ffn.w12.weight', 'ffn.w3.weight'}

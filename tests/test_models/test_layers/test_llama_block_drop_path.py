@@ -40,8 +40,13 @@ def test_default_keeps_both_branches():
 
 def test_backbone_passes_it_to_every_block():
     arch = dict(embed_dims=16, num_layers=2, num_heads=2, feedforward_channels=32)
-    backbone = VisionLLaMA(arch=arch, img_size=16, patch_size=8, drop_path_rate=0.2,
-                           drop_path_mode='uniform', ffn_drop_path=False)
+    backbone = VisionLLaMA(
+        arch=arch,
+        img_size=16,
+        patch_size=8,
+        drop_path_rate=0.2,
+        drop_path_mode='uniform',
+        ffn_drop_path=False)
     for block in backbone.layers:
         assert isinstance(block.drop_path, DropPath)
         assert not isinstance(block.ffn.dropout_layer, DropPath)

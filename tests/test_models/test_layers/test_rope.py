@@ -1,9 +1,9 @@
 import pytest
 import torch
-
 from reference import official_rotate
-from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope,
-                                          grid_coords, rope_attention, rotate_pairs)
+
+from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope, grid_coords,
+                                          rope_attention, rotate_pairs)
 from visionllama_mm.models.layers.attention import rope_qkv_attention
 
 
@@ -28,7 +28,7 @@ def test_channel_layout_interleaves_x_and_y():
     rope = RotaryEmbedding2D(8)
     cos, _ = rope(torch.tensor([[[2., 0.]]]), (4, 4))  # x = 2, y = 0
     # pairs (0,1) and (4,5) rotate with x, pairs (2,3) and (6,7) with y (= identity)
-    f1 = 10000. ** (-4 / 8)
+    f1 = 10000.**(-4 / 8)
     expected = torch.tensor([2., 2., 0., 0., 2 * f1, 2 * f1, 0., 0.]).cos()
     assert torch.allclose(cos[0, 0], expected)
 
@@ -63,7 +63,7 @@ def test_1d_is_llama_rope_over_flat_index():
     rope = RotaryEmbedding2D(8, '1d')
     cos, sin = rope.grid_tables(3, 4, 'cpu')
     pos = torch.arange(12.)
-    freqs = 10000. ** (-torch.arange(0, 8, 2.) / 8)
+    freqs = 10000.**(-torch.arange(0, 8, 2.) / 8)
     angles = torch.outer(pos, freqs).repeat_interleave(2, -1)
     signs = torch.tensor([-1., 1.]).repeat(4)  # sine table carries the pair signs
     assert torch.allclose(cos[0], angles.cos())
@@ -72,7 +72,7 @@ def test_1d_is_llama_rope_over_flat_index():
 
 def test_ntk_theta():
     rope = RotaryEmbedding2D(32, 'ntk', ntk_alpha=4.)
-    assert rope.theta == pytest.approx(10000. * 4. ** (16 / 14))
+    assert rope.theta == pytest.approx(10000. * 4.**(16 / 14))
 
 
 def test_cache_distinguishes_grids_with_same_token_count():
@@ -167,7 +167,8 @@ def test_exported_graph_rotates_in_real_arithmetic(strict):
 
     qkv = torch.randn(3, 1, 2, 12, 8)
     program = torch.export.export(Attend(), (qkv, ), strict=strict)
-    targets = [str(node.target) for node in program.graph.nodes
-               if node.op == 'call_function']
+    targets = [
+        str(node.target) for node in program.graph.nodes if node.op == 'call_function'
+    ]
     assert not [t for t in targets if 'complex' in t or 'view_as_real' in t]
     assert torch.allclose(program.module()(qkv), Attend()(qkv), atol=1e-6)

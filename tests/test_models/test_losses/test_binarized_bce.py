@@ -48,8 +48,12 @@ def test_class_indices_become_one_hot():
 
 def test_through_mmpretrain_linear_head():
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        head = MODELS.build(dict(type='LinearClsHead', num_classes=10, in_channels=8,
-                                 loss=dict(type='BinarizedTargetBCELoss')))
+        head = MODELS.build(
+            dict(
+                type='LinearClsHead',
+                num_classes=10,
+                in_channels=8,
+                loss=dict(type='BinarizedTargetBCELoss')))
     feats = torch.randn(4, 8, generator=torch.Generator().manual_seed(2))
     target = _mixed_targets()
     samples = [DataSample().set_gt_score(t) for t in target]

@@ -15,10 +15,17 @@ DIM, PATCH = 32, 4
 def pretrain(**kwargs):
     cfg = dict(
         type='AIMPretrain',
-        backbone=dict(type='AIM', arch=dict(embed_dims=DIM, num_layers=2, num_heads=2),
-                      img_size=16, patch_size=PATCH),
-        head=dict(type='AIMPixelHead', in_channels=DIM, embed_dims=48, num_blocks=2,
-                  patch_size=PATCH))
+        backbone=dict(
+            type='AIM',
+            arch=dict(embed_dims=DIM, num_layers=2, num_heads=2),
+            img_size=16,
+            patch_size=PATCH),
+        head=dict(
+            type='AIMPixelHead',
+            in_channels=DIM,
+            embed_dims=48,
+            num_blocks=2,
+            patch_size=PATCH))
     cfg.update(kwargs)
     torch.manual_seed(0)
     model = MODELS.build(cfg)
@@ -28,8 +35,8 @@ def pretrain(**kwargs):
 
 def head(**kwargs):
     torch.manual_seed(0)
-    return AIMPixelHead(in_channels=DIM, embed_dims=48, num_blocks=2, patch_size=PATCH,
-                        **kwargs)
+    return AIMPixelHead(
+        in_channels=DIM, embed_dims=48, num_blocks=2, patch_size=PATCH, **kwargs)
 
 
 # ---------------------------------------------------------------------------- targets
@@ -48,7 +55,7 @@ def test_normalized_targets_per_patch():
     images = torch.randn(2, 3, 8, 8) * 5 + 3
     target = normalized_patch_targets(images, PATCH)
     raw = patchify(images, PATCH)
-    manual = (raw[1, 2] - raw[1, 2].mean()) / (raw[1, 2].var(unbiased=True) + 1e-6) ** .5
+    manual = (raw[1, 2] - raw[1, 2].mean()) / (raw[1, 2].var(unbiased=True) + 1e-6)**.5
     assert torch.allclose(target[1, 2], manual, atol=1e-5)
     assert torch.allclose(target.mean(-1), torch.zeros(2, 4), atol=1e-5)
     assert torch.allclose(target.std(-1), torch.ones(2, 4), atol=1e-4)  # unbiased
@@ -69,8 +76,8 @@ def test_loss_equals_manual_next_patch_mse():
     pred = torch.randn(2, 4, PATCH * PATCH * 3)
     prefix_len = torch.tensor([1, 3])
     target = normalized_patch_targets(images, PATCH)
-    terms = [((pred[b, i] - target[b, i + 1]) ** 2).mean()
-             for b, p in enumerate([1, 3]) for i in range(p - 1, 3)]
+    terms = [((pred[b, i] - target[b, i + 1])**2).mean() for b, p in enumerate([1, 3])
+             for i in range(p - 1, 3)]
     manual = torch.stack(terms).mean()  # 3 + 1 predictions counted
     assert len(terms) == 4
     assert torch.allclose(pixel_head.loss(pred, images, prefix_len), manual, atol=1e-6)
@@ -84,9 +91,9 @@ def test_loss_ignores_prefix_predictions_and_prefix_targets():
     base = pixel_head.loss(pred, images, prefix_len)
     changed = pred.clone()
     changed[:, :2] += 10.  # predictions of patches 1 and 2: prefix targets
-    changed[:, 3] += 10.   # the last token: no target at all
+    changed[:, 3] += 10.  # the last token: no target at all
     assert torch.equal(pixel_head.loss(changed, images, prefix_len), base)
-    changed[:, 2] += 1.    # predicts patch 3, the first non-prefix patch
+    changed[:, 2] += 1.  # predicts patch 3, the first non-prefix patch
     assert not torch.allclose(pixel_head.loss(changed, images, prefix_len), base)
 
     other = images.clone()
@@ -135,6 +142,7 @@ def test_loss_runs_trunk_prefix_causally(monkeypatch):
     def spy(x, prefix_len=None):
         seen['prefix_len'] = prefix_len
         return original(x, prefix_len=prefix_len)
+
     monkeypatch.setattr(model.backbone, 'forward', spy)
     images = torch.randn(3, 3, 16, 16)
     torch.manual_seed(3)
@@ -154,8 +162,9 @@ def test_forward_through_data_preprocessor():
     from mmpretrain.models import SelfSupDataPreprocessor
     assert isinstance(model.data_preprocessor, SelfSupDataPreprocessor)
     # default_collate stacks the images (the configs' collate_fn)
-    data = dict(inputs=torch.randint(0, 255, (2, 3, 16, 16), dtype=torch.uint8),
-                data_samples=[None, None])
+    data = dict(
+        inputs=torch.randint(0, 255, (2, 3, 16, 16), dtype=torch.uint8),
+        data_samples=[None, None])
     batch = model.data_preprocessor(data, training=True)
     losses = model(**batch, mode='loss')
     assert set(losses) == {'loss'} and torch.isfinite(losses['loss'])
@@ -165,12 +174,20 @@ def test_forward_through_data_preprocessor():
 
 def test_configuration_errors():
     with pytest.raises(ValueError, match="out_type='raw', out_indices=-1"):
-        pretrain(backbone=dict(type='AIM', arch=dict(embed_dims=DIM, num_layers=2,
-                                                     num_heads=2), patch_size=PATCH,
-                               out_type='featmap'))
+        pretrain(
+            backbone=dict(
+                type='AIM',
+                arch=dict(embed_dims=DIM, num_layers=2, num_heads=2),
+                patch_size=PATCH,
+                out_type='featmap'))
     with pytest.raises(ValueError, match='head.patch_size'):
-        pretrain(head=dict(type='AIMPixelHead', in_channels=DIM, embed_dims=48,
-                           num_blocks=1, patch_size=8))
+        pretrain(
+            head=dict(
+                type='AIMPixelHead',
+                in_channels=DIM,
+                embed_dims=48,
+                num_blocks=1,
+                patch_size=8))
     with pytest.raises(ValueError, match='prefix_range'):
         pretrain(prefix_range=(0, 4))
     with pytest.raises(ValueError, match='leaves no patch to predict'):

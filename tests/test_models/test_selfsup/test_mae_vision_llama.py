@@ -6,8 +6,8 @@ from mmpretrain.registry import MODELS
 from visionllama_mm.models import MAEVisionLLaMA, VisionLLaMA
 from visionllama_mm.models.layers import apply_rope, grid_coords
 
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64,
-            ffn_bias=True)
+TINY = dict(
+    embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64, ffn_bias=True)
 
 
 def encoder(**kwargs):
@@ -41,10 +41,16 @@ def test_masking_keeps_each_tokens_coordinate():
 @pytest.mark.parametrize('cls_in_blocks', [False, True])
 def test_encoder_equals_plain_backbone_on_visible_tokens(cls_in_blocks):
     model = encoder(mask_ratio=0.0, cls_token_in_blocks=cls_in_blocks)
-    plain = VisionLLaMA(arch=TINY, img_size=32, patch_size=8, out_type='raw',
-                        with_cls_token=cls_in_blocks).eval()
-    state = {k: v for k, v in model.state_dict().items()
-             if cls_in_blocks or k != 'cls_token'}
+    plain = VisionLLaMA(
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        out_type='raw',
+        with_cls_token=cls_in_blocks).eval()
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if cls_in_blocks or k != 'cls_token'
+    }
     plain.load_state_dict(state)
     images = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -68,13 +74,22 @@ def test_mask_none_is_plain_forward():
 def test_mae_loss_on_tiny_inputs():
     cfg = dict(
         type='MAE',
-        backbone=dict(type='MAEVisionLLaMA', arch=TINY, img_size=32, patch_size=8,
-                      mask_ratio=0.75),
-        neck=dict(type='MAEPretrainDecoder', num_patches=16, patch_size=8,
-                  in_chans=3, embed_dim=32, decoder_embed_dim=16, decoder_depth=1,
-                  decoder_num_heads=2),
-        head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=8,
-                  loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+        backbone=dict(
+            type='MAEVisionLLaMA', arch=TINY, img_size=32, patch_size=8, mask_ratio=0.75),
+        neck=dict(
+            type='MAEPretrainDecoder',
+            num_patches=16,
+            patch_size=8,
+            in_chans=3,
+            embed_dim=32,
+            decoder_embed_dim=16,
+            decoder_depth=1,
+            decoder_num_heads=2),
+        head=dict(
+            type='MAEPretrainHead',
+            norm_pix=True,
+            patch_size=8,
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg)
     model.init_weights()

@@ -7,6 +7,7 @@ from .model_check_hook import ModelCheckHook
 from .random_state_hook import RandomStateHook
 from .save_weights_hook import SaveWeightsHook
 
-__all__ = ['AtomicCheckpointHook', 'DataCheckHook', 'FiniteLossHook',
-           'InputChannelsHook', 'ModelCheckHook', 'NonFiniteLossError',
-           'RandomStateHook', 'SaveWeightsHook']
+__all__ = [
+    'AtomicCheckpointHook', 'DataCheckHook', 'FiniteLossHook', 'InputChannelsHook',
+    'ModelCheckHook', 'NonFiniteLossError', 'RandomStateHook', 'SaveWeightsHook'
+]

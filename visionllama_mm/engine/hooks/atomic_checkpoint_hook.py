@@ -96,14 +96,13 @@ class AtomicCheckpointHook(CheckpointHook):
                                       'previous checkpoint')
                 continue
             if tried:
-                runner.logger.warning(
-                    f'falling back to the previous checkpoint {path}')
+                runner.logger.warning(f'falling back to the previous checkpoint {path}')
             return path
         if not tried:
             tried.append(f'{osp.join(work_dir, "last_checkpoint")}: empty')
         raise CheckpointLoadError(
-            f'cannot resume the run in {work_dir}: no loadable checkpoint. Tried '
-            + '; '.join(tried) + '. Start afresh without --resume, or give --resume '
+            f'cannot resume the run in {work_dir}: no loadable checkpoint. Tried ' +
+            '; '.join(tried) + '. Start afresh without --resume, or give --resume '
             'PATH.')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -111,8 +110,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if self.strict_load:
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-            check_state_dict(checkpoint.get('state_dict', checkpoint), model,
-                             self._loading or 'the checkpoint')
+            check_state_dict(
+                checkpoint.get('state_dict', checkpoint), model, self._loading
+                or 'the checkpoint')
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
@@ -128,17 +128,23 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_atomically(self, runner, filename: str, **kwargs) -> None:
         """``runner.save_checkpoint`` to a temporary file, then publish it."""
         if not self._local():
-            runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
-                                   backend_args=self.backend_args, **kwargs)
+            runner.save_checkpoint(
+                self.out_dir,
+                filename,
+                self.file_client_args,
+                backend_args=self.backend_args,
+                **kwargs)
             return
         final = osp.join(self.out_dir, filename)
         tmp_name = f'.{osp.basename(filename)}.{os.getpid()}.tmp'
         tmp = osp.join(osp.dirname(final), tmp_name)
         try:
-            runner.save_checkpoint(self.out_dir,
-                                   osp.join(osp.dirname(filename), tmp_name),
-                                   self.file_client_args,
-                                   backend_args=self.backend_args, **kwargs)
+            runner.save_checkpoint(
+                self.out_dir,
+                osp.join(osp.dirname(filename), tmp_name),
+                self.file_client_args,
+                backend_args=self.backend_args,
+                **kwargs)
             if osp.exists(tmp):  # only the main process writes (@master_only)
                 load_checkpoint_file(tmp, mmap=True)  # weights-only loadable
                 publish_file(tmp, final)
@@ -148,8 +154,8 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = None
-        if self.max_keep_ckpts > 0 and not (
-                len(self.keep_ckpt_ids) > 0 and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (len(self.keep_ckpt_ids) > 0
+                                            and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated = self.keep_ckpt_ids.popleft()
             self.keep_ckpt_ids.append(step)
@@ -159,9 +165,13 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         self._save_atomically(
-            runner, ckpt_filename, save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler, meta=meta,
-            by_epoch=self.by_epoch, **self.args)
+            runner,
+            ckpt_filename,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            **self.args)
         if not is_main_process():
             return
         last = osp.join(runner.work_dir, 'last_checkpoint')
@@ -209,9 +219,13 @@ class AtomicCheckpointHook(CheckpointHook):
             name = f'best_{key_indicator}_{ckpt_filename}'.replace('/', '_')
             path = self.file_backend.join_path(self.out_dir, name)
             runner.message_hub.update_info(path_key, path)
-            self._save_atomically(runner, name, save_optimizer=False,
-                                  save_param_scheduler=False, meta=meta,
-                                  by_epoch=False)
+            self._save_atomically(
+                runner,
+                name,
+                save_optimizer=False,
+                save_param_scheduler=False,
+                meta=meta,
+                by_epoch=False)
             if single:  # only once the new file is complete
                 self.best_ckpt_path = path
             else:
@@ -255,9 +269,10 @@ def check_state_dict(state: dict, model: torch.nn.Module, path: str) -> None:
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
-              if k in state and isinstance(state[k], torch.Tensor)
-              and state[k].shape != own[k].shape]
+    shapes = [
+        f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own if k in state
+        and isinstance(state[k], torch.Tensor) and state[k].shape != own[k].shape
+    ]
     problems = []
     if missing:
         problems.append(f'{len(missing)} of the model\'s {len(own)} tensors missing '
@@ -268,7 +283,7 @@ def check_state_dict(state: dict, model: torch.nn.Module, path: str) -> None:
         problems.append(f'{len(shapes)} of another shape (e.g. {shapes[:2]})')
     if problems:
         raise CheckpointLoadError(
-            f'checkpoint {path} does not match {type(model).__name__}: '
-            + '; '.join(problems) + '. Use a checkpoint of this config, or set '
+            f'checkpoint {path} does not match {type(model).__name__}: ' +
+            '; '.join(problems) + '. Use a checkpoint of this config, or set '
             'default_hooks.checkpoint.strict_load=False where loading only the '
             'matching tensors is intended.')

@@ -68,7 +68,10 @@ class FiniteLossHook(Hook):
         if finite:
             runner.message_hub.update_info(LAST_FINITE, path)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs: Optional[dict] = None) -> None:
         if not outputs:
             return

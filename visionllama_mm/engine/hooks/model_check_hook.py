@@ -32,9 +32,9 @@ def _takes_vectors(head) -> bool:
     """mmpretrain heads that classify one feature vector per image."""
     from mmpretrain.models.heads import (ClsHead, LinearClsHead, MultiLabelLinearClsHead,
                                          StackedLinearClsHead, VisionTransformerClsHead)
-    return type(head) is ClsHead or isinstance(head, (
-        LinearClsHead, MultiLabelLinearClsHead, StackedLinearClsHead,
-        VisionTransformerClsHead))
+    return type(head) is ClsHead or isinstance(
+        head, (LinearClsHead, MultiLabelLinearClsHead, StackedLinearClsHead,
+               VisionTransformerClsHead))
 
 
 def check_classifier(model) -> None:
@@ -107,10 +107,12 @@ def non_finite_parameters(model) -> List[str]:
     """Names of parameters and buffers holding NaN or inf (a sum is finite only if
     every element is; fp16 / bf16 tensors are summed in fp32)."""
     tensors = list(model.named_parameters()) + list(model.named_buffers())
-    return [name for name, t in tensors
-            if t.is_floating_point() and t.device.type != 'meta'
-            and not bool(torch.isfinite(t.detach().sum(dtype=torch.promote_types(
-                t.dtype, torch.float32))))]
+    return [
+        name for name, t in tensors
+        if t.is_floating_point() and t.device.type != 'meta' and not bool(
+            torch.isfinite(t.detach().sum(
+                dtype=torch.promote_types(t.dtype, torch.float32))))
+    ]
 
 
 @HOOKS.register_module()

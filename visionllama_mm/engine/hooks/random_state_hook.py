@@ -14,8 +14,10 @@ KEY = 'rng_state'
 
 def get_rng_state() -> dict:
     """The global states of ``random``, ``numpy`` and ``torch`` (CPU and CUDA)."""
-    state = dict(python=random.getstate(), numpy=np.random.get_state(),
-                 torch=torch.get_rng_state())
+    state = dict(
+        python=random.getstate(),
+        numpy=np.random.get_state(),
+        torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state

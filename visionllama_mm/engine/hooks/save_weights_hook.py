@@ -46,7 +46,9 @@ class SaveWeightsHook(Hook):
     """
     priority = 'VERY_LOW'  # after CheckpointHook / EMA hooks of the same stage
 
-    def __init__(self, filename: str = 'weights.pth', interval: int = -1,
+    def __init__(self,
+                 filename: str = 'weights.pth',
+                 interval: int = -1,
                  by_epoch: bool = True) -> None:
         if not isinstance(filename, str) or not filename:
             raise ValueError(f'filename must be a non-empty str, got {filename!r}')
@@ -62,7 +64,10 @@ class SaveWeightsHook(Hook):
                 self.every_n_epochs(runner, self.interval):
             self.save(runner, epoch=runner.epoch + 1, iteration=runner.iter)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: DATA_BATCH = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         if not self.by_epoch and self.interval > 0 and \
                 self.every_n_train_iters(runner, self.interval):
@@ -80,11 +85,14 @@ class SaveWeightsHook(Hook):
         if not is_main_process():
             return None
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        state_dict = {name: tensor.detach().cpu()
-                      for name, tensor in model.state_dict().items()}
+        state_dict = {
+            name: tensor.detach().cpu()
+            for name, tensor in model.state_dict().items()
+        }
         cfg_file = getattr(runner.cfg, 'filename', None)
         meta: Dict[str, Union[int, str, None]] = dict(
-            epoch=int(epoch), iter=int(iteration),
+            epoch=int(epoch),
+            iter=int(iteration),
             cfg=osp.basename(cfg_file) if cfg_file else None,
             experiment_name=str(runner.experiment_name),
             time=time.strftime('%Y-%m-%d %H:%M:%S'),

@@ -24,8 +24,8 @@ from torch import nn
 from ...registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 DECAY_MODES = ('lr', 'schedule')
-OWN_KEYS = ('head_prefix', 'head_weight_decay', 'body_weight_decay',
-            'no_decay_flat', 'no_decay_keys', 'decay_mode')
+OWN_KEYS = ('head_prefix', 'head_weight_decay', 'body_weight_decay', 'no_decay_flat',
+            'no_decay_keys', 'decay_mode')
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -58,7 +58,8 @@ class DecoupledWeightDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor
             paramwise_cfg=dict(head_weight_decay=3.0, body_weight_decay=0.03))
     """
 
-    def __init__(self, optim_wrapper_cfg: dict,
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None) -> None:
         paramwise_cfg = dict(paramwise_cfg or {})
         base_wd = optim_wrapper_cfg.get('optimizer', {}).get('weight_decay', 0.)
@@ -87,7 +88,10 @@ class DecoupledWeightDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor
             raise TypeError('paramwise_cfg.no_decay_keys must be a tuple of str, got '
                             f'the string {cfg["no_decay_keys"]!r}')
 
-    def add_params(self, params: list, module: nn.Module, prefix: str = '',
+    def add_params(self,
+                   params: list,
+                   module: nn.Module,
+                   prefix: str = '',
                    **kwargs) -> None:
         start = len(params)
         super().add_params(params, module, prefix=prefix, **kwargs)

@@ -65,10 +65,14 @@ class FactoredAdamW(Optimizer):
     ``exp_avg_sq_row`` / ``exp_avg_sq_col``.
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3,
-                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0., momentum_dtype: Union[str, torch.dtype] =
-                 torch.bfloat16, min_dim_size_to_factor: int = 32,
+    def __init__(self,
+                 params: Iterable,
+                 lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8,
+                 weight_decay: float = 0.,
+                 momentum_dtype: Union[str, torch.dtype] = torch.bfloat16,
+                 min_dim_size_to_factor: int = 32,
                  clip_threshold: Optional[float] = None,
                  eps_factored: float = 1e-30) -> None:
         if isinstance(momentum_dtype, str):
@@ -84,17 +88,22 @@ class FactoredAdamW(Optimizer):
             raise ValueError(f'betas must be two numbers in [0, 1), got {betas!r}')
         if clip_threshold is not None and clip_threshold <= 0:
             raise ValueError(f'clip_threshold must be > 0 or None, got {clip_threshold}')
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        momentum_dtype=momentum_dtype,
-                        min_dim_size_to_factor=min_dim_size_to_factor,
-                        clip_threshold=clip_threshold, eps_factored=eps_factored)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_dtype=momentum_dtype,
+            min_dim_size_to_factor=min_dim_size_to_factor,
+            clip_threshold=clip_threshold,
+            eps_factored=eps_factored)
         super().__init__(params, defaults)
 
     def _init_state(self, param: Tensor, group: dict) -> dict:
         state = self.state[param]
         state['step'] = 0
-        state['exp_avg'] = torch.zeros_like(param, dtype=group['momentum_dtype'],
-                                            memory_format=torch.preserve_format)
+        state['exp_avg'] = torch.zeros_like(
+            param, dtype=group['momentum_dtype'], memory_format=torch.preserve_format)
         dims = factored_dims(tuple(param.shape), group['min_dim_size_to_factor'])
         if dims is None:
             state['exp_avg_sq'] = torch.zeros_like(param, dtype=torch.float32)
@@ -145,14 +154,15 @@ class FactoredAdamW(Optimizer):
         step = state['step']
         grad = param.grad.float()
         exp_avg = state['exp_avg']
-        momentum = exp_avg.to(torch.float32, copy=True).mul_(beta1).add_(
-            grad, alpha=1 - beta1)
+        momentum = exp_avg.to(
+            torch.float32, copy=True).mul_(beta1).add_(
+                grad, alpha=1 - beta1)
         # load_state_dict casts state to the parameter dtype: store it back as asked
         state['exp_avg'] = momentum.to(group['momentum_dtype']) \
             if exp_avg.dtype != group['momentum_dtype'] else exp_avg.copy_(momentum)
         v_hat = self._second_moment(grad, state, beta2, group)
-        denom = (v_hat / (1 - beta2 ** step)).sqrt_().add_(group['eps'])
-        update = momentum.div_(1 - beta1 ** step).div_(denom)
+        denom = (v_hat / (1 - beta2**step)).sqrt_().add_(group['eps'])
+        update = momentum.div_(1 - beta1**step).div_(denom)
         if group['clip_threshold'] is not None:
             rms = update.square().mean().sqrt()  # a tensor: no host sync
             update.div_((rms / group['clip_threshold']).clamp_min(1.))

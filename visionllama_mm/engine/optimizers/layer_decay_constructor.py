@@ -2,8 +2,8 @@
 from functools import partial
 from typing import Callable, List, Optional
 
-from mmpretrain.engine.optimizers import LearningRateDecayOptimWrapperConstructor
 from mmengine.model import is_model_wrapper
+from mmpretrain.engine.optimizers import LearningRateDecayOptimWrapperConstructor
 from torch import nn
 
 from ...registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -45,9 +45,13 @@ class LayerDecayOptimWrapperConstructor(LearningRateDecayOptimWrapperConstructor
             paramwise_cfg=dict(layer_decay_rate=0.65, flat_decay_mult=0.0))
     """
 
-    def add_params(self, params: List[dict], module: nn.Module, prefix: str = '',
-                   get_layer_depth: Optional[Callable] = None, **kwargs) -> None:
+    def add_params(self,
+                   params: List[dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   get_layer_depth: Optional[Callable] = None,
+                   **kwargs) -> None:
         if get_layer_depth is None and prefix == '':
             get_layer_depth = find_layer_depth(module)
-        super().add_params(params, module, prefix=prefix,
-                           get_layer_depth=get_layer_depth, **kwargs)
+        super().add_params(
+            params, module, prefix=prefix, get_layer_depth=get_layer_depth, **kwargs)

@@ -50,10 +50,17 @@ class RsqrtParamScheduler(_ParamScheduler):
             ``timescale``) is multiplied by the epoch length.
     """
 
-    def __init__(self, optimizer, param_name: str, warmup_steps: float = 0,
-                 cooldown_steps: float = 0, timescale: float = 10_000,
-                 begin: int = 0, end: int = INF, last_step: int = -1,
-                 by_epoch: bool = True, verbose: bool = False) -> None:
+    def __init__(self,
+                 optimizer,
+                 param_name: str,
+                 warmup_steps: float = 0,
+                 cooldown_steps: float = 0,
+                 timescale: float = 10_000,
+                 begin: int = 0,
+                 end: int = INF,
+                 last_step: int = -1,
+                 by_epoch: bool = True,
+                 verbose: bool = False) -> None:
         if warmup_steps < 0 or cooldown_steps < 0:
             raise ValueError('warmup_steps and cooldown_steps must be >= 0, got '
                              f'{warmup_steps} and {cooldown_steps}')
@@ -69,25 +76,40 @@ class RsqrtParamScheduler(_ParamScheduler):
         self.cooldown_steps = cooldown_steps
         self.timescale = timescale
         self.total_steps = end - begin
-        super().__init__(optimizer, param_name=param_name, begin=begin, end=end,
-                         last_step=last_step, by_epoch=by_epoch, verbose=verbose)
+        super().__init__(
+            optimizer,
+            param_name=param_name,
+            begin=begin,
+            end=end,
+            last_step=last_step,
+            by_epoch=by_epoch,
+            verbose=verbose)
 
     @classmethod
-    def build_iter_from_epoch(cls, *args, warmup_steps: float = 0,
-                              cooldown_steps: float = 0, timescale: float = 10_000,
-                              begin: int = 0, end: int = INF, by_epoch: bool = True,
-                              epoch_length: int = None, **kwargs):
+    def build_iter_from_epoch(cls,
+                              *args,
+                              warmup_steps: float = 0,
+                              cooldown_steps: float = 0,
+                              timescale: float = 10_000,
+                              begin: int = 0,
+                              end: int = INF,
+                              by_epoch: bool = True,
+                              epoch_length: int = None,
+                              **kwargs):
         """Epoch-based config -> iteration-based scheduler (all lengths scaled)."""
         if not by_epoch:
             raise ValueError('convert_to_iter_based needs by_epoch=True')
         if not epoch_length or epoch_length <= 0:
             raise ValueError(f'epoch_length must be a positive int, got {epoch_length}')
-        return cls(*args, warmup_steps=warmup_steps * epoch_length,
-                   cooldown_steps=cooldown_steps * epoch_length,
-                   timescale=timescale * epoch_length,
-                   begin=int(begin * epoch_length),
-                   end=end if end == INF else int(end * epoch_length),
-                   by_epoch=False, **kwargs)
+        return cls(
+            *args,
+            warmup_steps=warmup_steps * epoch_length,
+            cooldown_steps=cooldown_steps * epoch_length,
+            timescale=timescale * epoch_length,
+            begin=int(begin * epoch_length),
+            end=end if end == INF else int(end * epoch_length),
+            by_epoch=False,
+            **kwargs)
 
     def factor(self, step: float) -> float:
         return rsqrt_factor(step, self.total_steps, self.warmup_steps,

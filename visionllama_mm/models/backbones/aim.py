@@ -10,9 +10,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..layers import SinCosPosEmbed2D, ViTBlock, prefix_causal_mask
-from ..utils import (FrozenStagesMixin, init_from_pretrained,
-                     normalize_out_indices, parse_arch, plain_frozen_parts,
-                     to_2tuple)
+from ..utils import (FrozenStagesMixin, init_from_pretrained, normalize_out_indices,
+                     parse_arch, plain_frozen_parts, to_2tuple)
 
 
 @MODELS.register_module()
@@ -117,20 +116,30 @@ class AIM(FrozenStagesMixin, BaseBackbone):
         self.with_cp = with_cp
 
         self.patch_embed = PatchEmbed(
-            in_channels=in_channels, embed_dims=self.embed_dims, conv_type='Conv2d',
-            kernel_size=patch_size, stride=patch_size, padding='corner',
-            norm_cfg=dict(type='LN', eps=norm_eps), input_size=self.img_size)
+            in_channels=in_channels,
+            embed_dims=self.embed_dims,
+            conv_type='Conv2d',
+            kernel_size=patch_size,
+            stride=patch_size,
+            padding='corner',
+            norm_cfg=dict(type='LN', eps=norm_eps),
+            input_size=self.img_size)
         self.patch_resolution = self.patch_embed.init_out_size
         self.pos_embed = SinCosPosEmbed2D(self.embed_dims, pos_embed_temperature)
         self.drop_after_pos = nn.Dropout(drop_rate)
 
         last = max(self.num_layers - 1, 1)  # python floats: meta-device safe
         self.layers = ModuleList([
-            ViTBlock(self.embed_dims, self.num_heads, hidden, qkv_bias=False, bias=False,
-                     norm_eps=norm_eps, drop_rate=drop_rate,
-                     attn_drop_rate=attn_drop_rate,
-                     drop_path_rate=drop_path_rate * i / last)
-            for i in range(self.num_layers)
+            ViTBlock(
+                self.embed_dims,
+                self.num_heads,
+                hidden,
+                qkv_bias=False,
+                bias=False,
+                norm_eps=norm_eps,
+                drop_rate=drop_rate,
+                attn_drop_rate=attn_drop_rate,
+                drop_path_rate=drop_path_rate * i / last) for i in range(self.num_layers)
         ])
         if final_norm:
             self.ln1 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
@@ -168,8 +177,9 @@ class AIM(FrozenStagesMixin, BaseBackbone):
         x = x + self.pos_embed(grid_hw, x.device, x.dtype)
         return self.drop_after_pos(x), grid_hw
 
-    def forward(self, x: Tensor, prefix_len: Optional[Tensor] = None
-                ) -> Tuple[Tensor, ...]:
+    def forward(self,
+                x: Tensor,
+                prefix_len: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
         """``x`` ``(B, C, H, W)``; ``prefix_len`` ``(B,)`` integers for prefix-causal
         attention (None: bidirectional)."""
         x, grid_hw = self.embed(x)

@@ -30,10 +30,13 @@ def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> 
 
 def _stage_anchors(anchor, num_stages: int) -> List[Tuple[float, float]]:
     """``14``, ``(14, 14)`` or one int / pair per stage -> ``[(h, w)] * stages``."""
+
     def pair(a):
         return (a, a) if isinstance(a, (int, float)) else tuple(a)
-    if isinstance(anchor, (int, float)) or (
-            len(anchor) == 2 and all(isinstance(a, (int, float)) for a in anchor)):
+
+    if isinstance(anchor,
+                  (int, float)) or (len(anchor) == 2
+                                    and all(isinstance(a, (int, float)) for a in anchor)):
         return [pair(anchor)] * num_stages
     if len(anchor) != num_stages:
         raise ValueError(f'rope_anchor needs an int, (H, W) or {num_stages} entries, '
@@ -75,7 +78,8 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         window_sizes: LSA window per stage (int or 4 ints). sr_ratios: GSA reduction.
         out_indices: stages (0..3) whose NCHW maps are returned (``'featmap'``).
         out_type: ``'featmap'`` (tuple of ``(B, C_i, H_i, W_i)``) or ``'avg_featmap'``
-            (classification: last stage, ``norm -> mean -> norm`` as the release, ``(B, C)``).
+            (classification: last stage, ``norm -> mean -> norm`` as the release,
+            ``(B, C)``).
         norm_after_stage: LayerNorm after each stage (``norm_list``), as the seg/det
             release.
         rope_type: ``'2d'``, ``'as2d'``, ``'ntk'`` or ``'1d'`` (GSA; LSA uses ``'1d'``
@@ -98,15 +102,21 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
     embeddings (as mmseg's Twins) and inside LSA/GSA.
     """
     arch_zoo = {
-        **dict.fromkeys(['s', 'small'], dict(embed_dims=[64, 128, 256, 512],
-                                             depths=[2, 2, 10, 4],
-                                             num_heads=[2, 4, 8, 16])),
-        **dict.fromkeys(['b', 'base'], dict(embed_dims=[96, 192, 384, 768],
-                                            depths=[2, 2, 18, 2],
-                                            num_heads=[3, 6, 12, 24])),
-        **dict.fromkeys(['l', 'large'], dict(embed_dims=[128, 256, 512, 1024],
-                                             depths=[2, 2, 18, 2],
-                                             num_heads=[4, 8, 16, 32])),
+        **dict.fromkeys(['s', 'small'],
+                        dict(
+                            embed_dims=[64, 128, 256, 512],
+                            depths=[2, 2, 10, 4],
+                            num_heads=[2, 4, 8, 16])),
+        **dict.fromkeys(['b', 'base'],
+                        dict(
+                            embed_dims=[96, 192, 384, 768],
+                            depths=[2, 2, 18, 2],
+                            num_heads=[3, 6, 12, 24])),
+        **dict.fromkeys(['l', 'large'],
+                        dict(
+                            embed_dims=[128, 256, 512, 1024],
+                            depths=[2, 2, 18, 2],
+                            num_heads=[4, 8, 16, 32])),
     }
     OUT_TYPES = ('featmap', 'avg_featmap')
     ESSENTIAL_KEYS = ('embed_dims', 'depths', 'num_heads')
@@ -142,7 +152,8 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.num_heads: List[int] = list(settings['num_heads'])
         num_stages = len(self.depths)
         ffn_dims = settings.get('feedforward_channels') or [
-            swiglu_hidden_dims(d) for d in self.embed_dims]
+            swiglu_hidden_dims(d) for d in self.embed_dims
+        ]
         if not len(self.embed_dims) == len(self.num_heads) == len(ffn_dims) == num_stages:
             raise ValueError('arch embed_dims, depths, num_heads (and '
                              'feedforward_channels) need one entry per stage, got '
@@ -151,7 +162,8 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.sr_ratios = _per_stage(sr_ratios, num_stages, 'sr_ratios')
         anchors = _stage_anchors(rope_anchor, num_stages)
         if out_type not in self.OUT_TYPES:
-            raise ValueError(f'out_type must be one of {self.OUT_TYPES}, got {out_type!r}')
+            raise ValueError(
+                f'out_type must be one of {self.OUT_TYPES}, got {out_type!r}')
         if rope_type not in ROPE_TYPES:
             raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
         if gsa_key_coords not in GSA_KEY_COORDS:
@@ -173,35 +185,58 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.gsa_ropes = ModuleList()
         drop_path_rates = linear_rates(drop_path_rate, sum(self.depths))
         cursor = 0
-        for i, (dims, depth, heads) in enumerate(
-                zip(self.embed_dims, self.depths, self.num_heads)):
-            self.patch_embeds.append(PatchEmbed(
-                in_channels=in_channels if i == 0 else self.embed_dims[i - 1],
-                embed_dims=dims, conv_type='Conv2d',
-                kernel_size=patch_size if i == 0 else 2,
-                stride=patch_size if i == 0 else 2, padding='corner',
-                norm_cfg=dict(type='LN')))
+        for i, (dims, depth,
+                heads) in enumerate(zip(self.embed_dims, self.depths, self.num_heads)):
+            self.patch_embeds.append(
+                PatchEmbed(
+                    in_channels=in_channels if i == 0 else self.embed_dims[i - 1],
+                    embed_dims=dims,
+                    conv_type='Conv2d',
+                    kernel_size=patch_size if i == 0 else 2,
+                    stride=patch_size if i == 0 else 2,
+                    padding='corner',
+                    norm_cfg=dict(type='LN')))
             head_dim = dims // heads
-            self.gsa_ropes.append(RotaryEmbedding2D(
-                head_dim, rope_type, rope_theta, anchor_grid=anchors[i],
-                ntk_alpha=ntk_alpha))
-            self.lsa_ropes.append(RotaryEmbedding2D(
-                head_dim, '1d' if rope_type == '1d' else '2d', rope_theta))
+            self.gsa_ropes.append(
+                RotaryEmbedding2D(
+                    head_dim,
+                    rope_type,
+                    rope_theta,
+                    anchor_grid=anchors[i],
+                    ntk_alpha=ntk_alpha))
+            self.lsa_ropes.append(
+                RotaryEmbedding2D(head_dim, '1d' if rope_type == '1d' else '2d',
+                                  rope_theta))
             blocks = []
             for j in range(depth):
                 if j % 2 == 0:
                     attn = LocallyGroupedAttention(
-                        dims, heads, self.window_sizes[i], qkv_bias, attn_drop_rate,
-                        drop_rate, mask_padding=lsa_mask_padding)
+                        dims,
+                        heads,
+                        self.window_sizes[i],
+                        qkv_bias,
+                        attn_drop_rate,
+                        drop_rate,
+                        mask_padding=lsa_mask_padding)
                 else:
                     attn = GlobalSubsampledAttention(
-                        dims, heads, self.sr_ratios[i], qkv_bias, attn_drop_rate,
-                        drop_rate, key_coords=gsa_key_coords)
-                blocks.append(VisionLLaMABlock(
-                    dims, heads, ffn_dims[i], ffn_bias=False,
-                    layer_scale_init_value=layer_scale_init_value,
-                    drop_path_rate=drop_path_rates[cursor + j], norm_eps=norm_eps,
-                    attn=attn))
+                        dims,
+                        heads,
+                        self.sr_ratios[i],
+                        qkv_bias,
+                        attn_drop_rate,
+                        drop_rate,
+                        key_coords=gsa_key_coords)
+                blocks.append(
+                    VisionLLaMABlock(
+                        dims,
+                        heads,
+                        ffn_dims[i],
+                        ffn_bias=False,
+                        layer_scale_init_value=layer_scale_init_value,
+                        drop_path_rate=drop_path_rates[cursor + j],
+                        norm_eps=norm_eps,
+                        attn=attn))
             self.layers.append(ModuleList(blocks))
             cursor += depth
             in_channels = dims

@@ -1,4 +1,5 @@
-"""Plain VisionLLaMA backbone (arXiv 2403.00522), mmpretrain ``VisionTransformer`` style."""
+"""Plain VisionLLaMA backbone (arXiv 2403.00522), in mmpretrain's
+``VisionTransformer`` style."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -13,20 +14,27 @@ from ...registry import MODELS
 from ..layers import (ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       VisionLLaMABlock, swiglu_hidden_dims, window_coords)
 from ..utils import (FrozenStagesMixin, init_from_pretrained, linear_rates,
-                     normalize_out_indices, parse_arch, plain_frozen_parts,
-                     to_2tuple)
+                     normalize_out_indices, parse_arch, plain_frozen_parts, to_2tuple)
 
 
 def _arch(embed_dims: int, num_layers: int, num_heads: int, mae: bool) -> Dict:
     if mae:  # mmpretrain-fork MAE release: ffc = 4d, hidden round_up(ffc*8/3), biases
         hidden = swiglu_hidden_dims(4 * embed_dims)
-        return dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
-                    feedforward_channels=hidden, ffn_bias=True,
-                    layer_scale_init_value=0.)
+        return dict(
+            embed_dims=embed_dims,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            feedforward_channels=hidden,
+            ffn_bias=True,
+            layer_scale_init_value=0.)
     # supervised DeiT-III-style release: hidden round_up(8d/3), no FFN bias, gamma 1e-4
-    return dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
-                feedforward_channels=swiglu_hidden_dims(embed_dims), ffn_bias=False,
-                layer_scale_init_value=1e-4)
+    return dict(
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        feedforward_channels=swiglu_hidden_dims(embed_dims),
+        ffn_bias=False,
+        layer_scale_init_value=1e-4)
 
 
 @MODELS.register_module()
@@ -90,8 +98,10 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         **dict.fromkeys(['s', 'small'], _arch(384, 12, 6, mae=False)),
         **dict.fromkeys(['b', 'base'], _arch(768, 12, 12, mae=False)),
         **dict.fromkeys(['l', 'large'], _arch(1024, 24, 16, mae=False)),
-        'b-mae': _arch(768, 12, 12, mae=True),
-        'l-mae': _arch(1024, 24, 16, mae=True),
+        'b-mae':
+        _arch(768, 12, 12, mae=True),
+        'l-mae':
+        _arch(1024, 24, 16, mae=True),
     }
     OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
     ESSENTIAL_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
@@ -167,8 +177,12 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.with_cp = with_cp
 
         self.patch_embed = PatchEmbed(
-            in_channels=in_channels, embed_dims=self.embed_dims, conv_type='Conv2d',
-            kernel_size=patch_size, stride=patch_size, padding='corner',
+            in_channels=in_channels,
+            embed_dims=self.embed_dims,
+            conv_type='Conv2d',
+            kernel_size=patch_size,
+            stride=patch_size,
+            padding='corner',
             input_size=self.img_size)
         self.patch_resolution = self.patch_embed.init_out_size
         if with_cls_token:
@@ -177,12 +191,15 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.drop_after_embed = nn.Dropout(drop_rate)
 
         self.rope = RotaryEmbedding2D(
-            self.embed_dims // self.num_heads, rope_type=rope_type, theta=rope_theta,
+            self.embed_dims // self.num_heads,
+            rope_type=rope_type,
+            theta=rope_theta,
             anchor_grid=self.patch_resolution if rope_anchor is None else rope_anchor,
             ntk_alpha=ntk_alpha)
         # window-local coordinates are never rescaled (release ViTDet)
         self.window_rope = RotaryEmbedding2D(
-            self.embed_dims // self.num_heads, '1d' if rope_type == '1d' else '2d',
+            self.embed_dims // self.num_heads,
+            '1d' if rope_type == '1d' else '2d',
             theta=rope_theta)
 
         if layer_scale_init_value is None:
@@ -196,16 +213,20 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
                              f'{drop_path_mode!r}')
         self.layers = ModuleList([
             VisionLLaMABlock(
-                self.embed_dims, self.num_heads,
-                self.arch_settings['feedforward_channels'], qkv_bias=qkv_bias,
+                self.embed_dims,
+                self.num_heads,
+                self.arch_settings['feedforward_channels'],
+                qkv_bias=qkv_bias,
                 ffn_bias=self.arch_settings.get('ffn_bias', False),
                 layer_scale_init_value=layer_scale_init_value,
-                drop_path_rate=drop_path_rates[i], attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate, norm_eps=norm_eps, ffn_drop_path=ffn_drop_path,
-                attn=LocallyGroupedAttention(
-                    self.embed_dims, self.num_heads, window_size, qkv_bias,
-                    attn_drop_rate, drop_rate) if i in window_block_indexes else None)
-            for i in range(self.num_layers)
+                drop_path_rate=drop_path_rates[i],
+                attn_drop_rate=attn_drop_rate,
+                drop_rate=drop_rate,
+                norm_eps=norm_eps,
+                ffn_drop_path=ffn_drop_path,
+                attn=LocallyGroupedAttention(self.embed_dims, self.num_heads, window_size,
+                                             qkv_bias, attn_drop_rate, drop_rate)
+                if i in window_block_indexes else None) for i in range(self.num_layers)
         ])
         self.final_norm = final_norm
         if final_norm:
@@ -256,8 +277,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
         if self.window_rope_coords == 'local':
             return self.window_rope.grid_tables(ws, ws, device)
         return self.rope.cached_tables(
-            ('windows', ws), lambda: window_coords(*grid_hw, ws, device), grid_hw,
-            device)
+            ('windows', ws), lambda: window_coords(*grid_hw, ws, device), grid_hw, device)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         x, grid_hw = self.embed(x)
@@ -266,7 +286,7 @@ class VisionLLaMA(FrozenStagesMixin, BaseBackbone):
             if self.window_block_indexes else None
         outs = []
         for i, layer in enumerate(self.layers):
-            args = window_args if i in self.window_block_indexes else (rope,)
+            args = window_args if i in self.window_block_indexes else (rope, )
             if self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(layer, x, *args, use_reentrant=False)
             else:

@@ -13,15 +13,17 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..layers import MultiheadAttentionPooling, ViTBlock
-from ..utils import (FrozenStagesMixin, init_from_pretrained,
-                     normalize_out_indices, parse_arch, plain_frozen_parts,
-                     to_2tuple)
+from ..utils import (FrozenStagesMixin, init_from_pretrained, normalize_out_indices,
+                     parse_arch, plain_frozen_parts, to_2tuple)
 
 
 def _arch(embed_dims: int, num_layers: int, feedforward_channels: int,
           num_heads: int) -> Dict:
-    return dict(embed_dims=embed_dims, num_layers=num_layers, num_heads=num_heads,
-                feedforward_channels=feedforward_channels)
+    return dict(
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        feedforward_channels=feedforward_channels)
 
 
 @MODELS.register_module()
@@ -79,8 +81,10 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         **dict.fromkeys(['b', 'base'], _arch(768, 12, 3072, 12)),
         **dict.fromkeys(['l', 'large'], _arch(1024, 24, 4096, 16)),
         **dict.fromkeys(['h', 'huge'], _arch(1280, 32, 5120, 16)),
-        'giant': _arch(1408, 40, 6144, 16),
-        'gigantic': _arch(1664, 48, 8192, 16),
+        'giant':
+        _arch(1408, 40, 6144, 16),
+        'gigantic':
+        _arch(1664, 48, 8192, 16),
     }
     CASE_SENSITIVE_ARCHS = {'g': 'giant', 'G': 'gigantic'}
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'map')
@@ -127,8 +131,12 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         self.with_cp = with_cp
 
         self.patch_embed = PatchEmbed(
-            in_channels=in_channels, embed_dims=self.embed_dims, conv_type='Conv2d',
-            kernel_size=patch_size, stride=patch_size, padding='corner',
+            in_channels=in_channels,
+            embed_dims=self.embed_dims,
+            conv_type='Conv2d',
+            kernel_size=patch_size,
+            stride=patch_size,
+            padding='corner',
             input_size=self.img_size)
         self.patch_resolution = tuple(self.patch_embed.init_out_size)
         num_patches = self.patch_resolution[0] * self.patch_resolution[1]
@@ -139,11 +147,15 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         depth = self.num_layers
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.layers = ModuleList([
-            ViTBlock(self.embed_dims, self.num_heads,
-                     self.arch_settings['feedforward_channels'], qkv_bias=qkv_bias,
-                     drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
-                     drop_path_rate=rates[i], norm_eps=norm_eps)
-            for i in range(depth)
+            ViTBlock(
+                self.embed_dims,
+                self.num_heads,
+                self.arch_settings['feedforward_channels'],
+                qkv_bias=qkv_bias,
+                drop_rate=drop_rate,
+                attn_drop_rate=attn_drop_rate,
+                drop_path_rate=rates[i],
+                norm_eps=norm_eps) for i in range(depth)
         ])
         if final_norm:
             self.ln1 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
@@ -151,13 +163,15 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
             self.ln2 = nn.LayerNorm(self.embed_dims, eps=norm_eps)
         if out_type == 'map':
             self.attn_pool = MultiheadAttentionPooling(
-                self.embed_dims, self.num_heads,
+                self.embed_dims,
+                self.num_heads,
                 map_feedforward_channels or self.arch_settings['feedforward_channels'],
-                qkv_bias=qkv_bias, norm_eps=norm_eps)
+                qkv_bias=qkv_bias,
+                norm_eps=norm_eps)
         self._freeze_stages()
 
-    def _check_args(self, out_type: str, patch_size: int,
-                    featmap_stride: Optional[int], interpolate_mode: str) -> None:
+    def _check_args(self, out_type: str, patch_size: int, featmap_stride: Optional[int],
+                    interpolate_mode: str) -> None:
         if self.embed_dims % self.num_heads:
             raise ValueError(f'embed_dims ({self.embed_dims}) must be divisible by '
                              f'num_heads ({self.num_heads})')
@@ -166,9 +180,9 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
                              f'{out_type!r}')
         if not isinstance(patch_size, int) or patch_size < 1:
             raise ValueError(f'patch_size must be a positive int, got {patch_size!r}')
-        if featmap_stride is not None and (
-                out_type != 'featmap' or not isinstance(featmap_stride, int)
-                or featmap_stride < 1):
+        if featmap_stride is not None and (out_type != 'featmap'
+                                           or not isinstance(featmap_stride, int)
+                                           or featmap_stride < 1):
             raise ValueError('featmap_stride must be None or a positive int, and only '
                              "with out_type='featmap'; got "
                              f'{featmap_stride!r} with out_type={out_type!r}')
@@ -220,11 +234,18 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         returns the table as is on the training grid, a branch an export would freeze
         into the graph; resizing to the same size is exact (integer sample positions)."""
         if not torch.compiler.is_exporting():
-            return resize_pos_embed(self.pos_embed, self.patch_resolution, grid_hw,
-                                    mode=self.interpolate_mode, num_extra_tokens=0)
+            return resize_pos_embed(
+                self.pos_embed,
+                self.patch_resolution,
+                grid_hw,
+                mode=self.interpolate_mode,
+                num_extra_tokens=0)
         table = self.pos_embed.reshape(1, *self.patch_resolution, -1).permute(0, 3, 1, 2)
-        table = F.interpolate(table.float(), size=tuple(grid_hw),
-                              mode=self.interpolate_mode, align_corners=False)
+        table = F.interpolate(
+            table.float(),
+            size=tuple(grid_hw),
+            mode=self.interpolate_mode,
+            align_corners=False)
         return table.flatten(2).transpose(1, 2)
 
     def _format_output(self, x: Tensor, grid_hw: Tuple[int, int],
@@ -239,8 +260,8 @@ class ViTG(FrozenStagesMixin, BaseBackbone):
         if self.featmap_stride is not None:
             size = tuple(-(-s // self.featmap_stride) for s in input_hw)
             if size != tuple(grid_hw):
-                fmap = F.interpolate(fmap, size=size, mode='bilinear',
-                                     align_corners=False)
+                fmap = F.interpolate(
+                    fmap, size=size, mode='bilinear', align_corners=False)
         return fmap
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:

@@ -23,8 +23,9 @@ def patchify(images: Tensor, patch_size: int) -> Tensor:
     return torch.einsum('nchpwq->nhwpqc', x).reshape(batch, h * w, -1)
 
 
-def normalized_patch_targets(images: Tensor, patch_size: int, eps: float = 1e-6
-                             ) -> Tensor:
+def normalized_patch_targets(images: Tensor,
+                             patch_size: int,
+                             eps: float = 1e-6) -> Tensor:
     """AIM's regression targets: patchify, then standardise every patch on its own.
 
     ``(x - mean) / sqrt(var + eps)`` over the ``p * p * C`` values of each patch, with
@@ -35,7 +36,7 @@ def normalized_patch_targets(images: Tensor, patch_size: int, eps: float = 1e-6
     target = patchify(images.float(), patch_size)
     mean = target.mean(dim=-1, keepdim=True)
     var = target.var(dim=-1, keepdim=True)
-    return (target - mean) / (var + eps) ** .5
+    return (target - mean) / (var + eps)**.5
 
 
 def next_patch_loss_mask(prefix_len: Tensor, num_patches: int) -> Tensor:
@@ -91,11 +92,18 @@ class AIMPixelHead(BaseModule):
     ``loss(pred, images, prefix_len)`` -> scalar.
     """
 
-    def __init__(self, in_channels: int = 1536, embed_dims: int = 2048,
-                 num_blocks: int = 12, mlp_ratio: float = 4., patch_size: int = 14,
-                 out_channels: int = 3, with_pos_embed: bool = True,
-                 norm_eps: float = 1e-6, target_eps: float = 1e-6,
-                 loss: Optional[Dict] = None, init_cfg: Optional[Dict] = None) -> None:
+    def __init__(self,
+                 in_channels: int = 1536,
+                 embed_dims: int = 2048,
+                 num_blocks: int = 12,
+                 mlp_ratio: float = 4.,
+                 patch_size: int = 14,
+                 out_channels: int = 3,
+                 with_pos_embed: bool = True,
+                 norm_eps: float = 1e-6,
+                 target_eps: float = 1e-6,
+                 loss: Optional[Dict] = None,
+                 init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg)
         if num_blocks < 0:
             raise ValueError(f'num_blocks must be >= 0, got {num_blocks}')
@@ -107,9 +115,10 @@ class AIMPixelHead(BaseModule):
         self.pos_embed = SinCosPosEmbed2D(embed_dims) if with_pos_embed else None
         self.blocks = nn.Sequential(*[
             _ResidualMLP(embed_dims, int(embed_dims * mlp_ratio), norm_eps)
-            for _ in range(num_blocks)])
+            for _ in range(num_blocks)
+        ])
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.pred = nn.Linear(embed_dims, patch_size ** 2 * out_channels)
+        self.pred = nn.Linear(embed_dims, patch_size**2 * out_channels)
         self.loss_module = PRETRAIN_MODELS.build(
             loss or dict(type='PixelReconstructionLoss', criterion='L2'))
 

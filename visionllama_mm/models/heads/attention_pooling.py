@@ -38,7 +38,7 @@ def last_tokens(feats: Sequence[Tensor], in_channels: int, head: str) -> Tensor:
 
 
 class _TokenPoolingClsHead(ClsHead):
-    """``fc(pool(tokens))``: the shared part of the two heads (``pool`` is set by them)."""
+    """``fc(pool(tokens))``: the shared part of the two heads (each sets ``pool``)."""
 
     def __init__(self, num_classes: int, in_channels: int, loss: dict,
                  topk: Union[int, Tuple[int]], cal_acc: bool,
@@ -77,14 +77,24 @@ class AttentionPoolingClassifier(_TokenPoolingClsHead):
     Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
     """
 
-    def __init__(self, num_classes: int, in_channels: int, num_heads: int,
-                 use_batch_norm: bool = True, num_queries: int = 1,
-                 qkv_bias: bool = False, loss: dict = _CE,
-                 topk: Union[int, Tuple[int]] = (1, ), cal_acc: bool = False,
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 num_heads: int,
+                 use_batch_norm: bool = True,
+                 num_queries: int = 1,
+                 qkv_bias: bool = False,
+                 loss: dict = _CE,
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
-        self.pool = AttentionPooling(in_channels, num_heads, num_queries=num_queries,
-                                     use_batch_norm=use_batch_norm, qkv_bias=qkv_bias)
+        self.pool = AttentionPooling(
+            in_channels,
+            num_heads,
+            num_queries=num_queries,
+            use_batch_norm=use_batch_norm,
+            qkv_bias=qkv_bias)
 
 
 @MODELS.register_module()
@@ -106,12 +116,21 @@ class MAPClsHead(_TokenPoolingClsHead):
     Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
     """
 
-    def __init__(self, num_classes: int, in_channels: int, num_heads: int,
-                 feedforward_channels: Optional[int] = None, qkv_bias: bool = True,
-                 norm_eps: float = 1e-6, loss: dict = _CE,
-                 topk: Union[int, Tuple[int]] = (1, ), cal_acc: bool = False,
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 num_heads: int,
+                 feedforward_channels: Optional[int] = None,
+                 qkv_bias: bool = True,
+                 norm_eps: float = 1e-6,
+                 loss: dict = _CE,
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.pool = MultiheadAttentionPooling(
-            in_channels, num_heads, feedforward_channels=feedforward_channels,
-            qkv_bias=qkv_bias, norm_eps=norm_eps)
+            in_channels,
+            num_heads,
+            feedforward_channels=feedforward_channels,
+            qkv_bias=qkv_bias,
+            norm_eps=norm_eps)

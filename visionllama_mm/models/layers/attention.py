@@ -1,4 +1,5 @@
-"""Multi-head attention with rotary embeddings, through ``F.scaled_dot_product_attention``.
+"""Multi-head attention with rotary embeddings, through
+``F.scaled_dot_product_attention``.
 
 The one attention path of the package: every backbone projects its own q, k, v and
 calls :func:`rope_attention`, which rotates q and k (fp32 rotation, see
@@ -16,7 +17,9 @@ from torch import Tensor, nn
 from .rope import RopeTables, apply_rope
 
 
-def rope_attention(q: Tensor, k: Tensor, v: Tensor,
+def rope_attention(q: Tensor,
+                   k: Tensor,
+                   v: Tensor,
                    q_rope: Optional[RopeTables] = None,
                    k_rope: Optional[RopeTables] = None,
                    attn_mask: Optional[Tensor] = None,
@@ -29,7 +32,8 @@ def rope_attention(q: Tensor, k: Tensor, v: Tensor,
     return _attend(q, k, v, attn_mask, dropout_p)
 
 
-def rope_qkv_attention(qkv: Tensor, rope: Optional[RopeTables] = None,
+def rope_qkv_attention(qkv: Tensor,
+                       rope: Optional[RopeTables] = None,
                        attn_mask: Optional[Tensor] = None,
                        dropout_p: float = 0.) -> Tensor:
     """Self-attention from ``qkv`` ``(3, B, heads, N, Hc)`` (e.g. a permuted view of
@@ -45,8 +49,8 @@ def rope_qkv_attention(qkv: Tensor, rope: Optional[RopeTables] = None,
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
             dropout_p: float) -> Tensor:
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                         dropout_p=dropout_p)
+    out = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
     batch, heads, length, head_dim = out.shape
     return out.transpose(1, 2).reshape(batch, length, heads * head_dim)
 
@@ -69,9 +73,9 @@ def prefix_causal_mask(prefix_len: Tensor, num_tokens: int) -> Tensor:
         raise ValueError('prefix_len must be an integer tensor of shape (B,), got '
                          f'{prefix_len.dtype} {tuple(prefix_len.shape)}')
     positions = torch.arange(num_tokens, device=prefix_len.device)
-    causal = positions[None, :] <= positions[:, None]                   # (N, N): j <= i
-    prefix = positions[None, None, :] < prefix_len[:, None, None]       # (B, 1, N)
-    return (causal[None] | prefix)[:, None]                             # (B, 1, N, N)
+    causal = positions[None, :] <= positions[:, None]  # (N, N): j <= i
+    prefix = positions[None, None, :] < prefix_len[:, None, None]  # (B, 1, N)
+    return (causal[None] | prefix)[:, None]  # (B, 1, N, N)
 
 
 class RoPEAttention(nn.Module):
@@ -87,8 +91,12 @@ class RoPEAttention(nn.Module):
     tables of the N tokens (or None) -> ``(B, N, C)``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, qkv_bias: bool = True,
-                 proj_bias: bool = True, attn_drop: float = 0.,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 qkv_bias: bool = True,
+                 proj_bias: bool = True,
+                 attn_drop: float = 0.,
                  proj_drop: float = 0.) -> None:
         super().__init__()
         if embed_dims % num_heads:
@@ -102,10 +110,13 @@ class RoPEAttention(nn.Module):
         self.proj = nn.Linear(embed_dims, embed_dims, bias=proj_bias)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: Tensor, rope: Optional[RopeTables] = None,
+    def forward(self,
+                x: Tensor,
+                rope: Optional[RopeTables] = None,
                 attn_mask: Optional[Tensor] = None) -> Tensor:
         batch, length, _ = x.shape
         qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads, self.head_dim)
-        x = rope_qkv_attention(qkv.permute(2, 0, 3, 1, 4), rope, attn_mask,
-                               self.attn_drop if self.training else 0.)
+        x = rope_qkv_attention(
+            qkv.permute(2, 0, 3, 1, 4), rope, attn_mask,
+            self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(x))

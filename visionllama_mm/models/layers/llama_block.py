@@ -63,23 +63,38 @@ class VisionLLaMABlock(nn.Module):
             called as ``attn(LN(x), *attn_args)`` with the block's extra arguments.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, feedforward_channels: int,
-                 qkv_bias: bool = True, proj_bias: bool = True, ffn_bias: bool = False,
-                 layer_scale_init_value: float = 0., drop_path_rate: float = 0.,
-                 attn_drop_rate: float = 0., drop_rate: float = 0.,
-                 norm_eps: float = 1e-6, attn: Optional[nn.Module] = None,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 feedforward_channels: int,
+                 qkv_bias: bool = True,
+                 proj_bias: bool = True,
+                 ffn_bias: bool = False,
+                 layer_scale_init_value: float = 0.,
+                 drop_path_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_rate: float = 0.,
+                 norm_eps: float = 1e-6,
+                 attn: Optional[nn.Module] = None,
                  ffn_drop_path: bool = True) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = attn if attn is not None else RoPEAttention(
-            embed_dims, num_heads, qkv_bias=qkv_bias, proj_bias=proj_bias,
-            attn_drop=attn_drop_rate, proj_drop=drop_rate)
-        self.gamma1 = (LayerScale(embed_dims, layer_scale_init_value)
-                       if layer_scale_init_value > 0 else nn.Identity())
+            embed_dims,
+            num_heads,
+            qkv_bias=qkv_bias,
+            proj_bias=proj_bias,
+            attn_drop=attn_drop_rate,
+            proj_drop=drop_rate)
+        self.gamma1 = (
+            LayerScale(embed_dims, layer_scale_init_value)
+            if layer_scale_init_value > 0 else nn.Identity())
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
         self.ln2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.ffn = SplitSwiGLUFFN(
-            embed_dims, feedforward_channels, bias=ffn_bias,
+            embed_dims,
+            feedforward_channels,
+            bias=ffn_bias,
             layer_scale_init_value=layer_scale_init_value,
             dropout_layer=(dict(type='DropPath', drop_prob=drop_path_rate)
                            if drop_path_rate > 0 and ffn_drop_path else None))

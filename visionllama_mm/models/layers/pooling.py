@@ -12,7 +12,8 @@
   (``latent``, ``q``, ``kv``, ``proj``, ``norm``, ``mlp.fc1``, ``mlp.fc2``), so timm
   weights load one-to-one.
 
-Both attend through :func:`~.attention.rope_attention` (``F.scaled_dot_product_attention``)
+Both attend through :func:`~.attention.rope_attention`
+(``F.scaled_dot_product_attention``)
 without rotary tables. Shapes: tokens ``(B, N, C)`` -> ``(B, C)``.
 """
 from typing import Optional
@@ -62,8 +63,12 @@ class AttentionPooling(nn.Module):
     Shapes: ``(B, N, C) -> (B, C)``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, num_queries: int = 1,
-                 use_batch_norm: bool = True, qkv_bias: bool = False) -> None:
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 num_queries: int = 1,
+                 use_batch_norm: bool = True,
+                 qkv_bias: bool = False) -> None:
         super().__init__()
         _check_heads(embed_dims, num_heads)
         if num_queries < 1:
@@ -88,9 +93,9 @@ class AttentionPooling(nn.Module):
         _check_tokens(x, self.embed_dims, type(self).__name__)
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
         q = self.cls_token.expand(x.shape[0], -1, -1)
-        out = rope_attention(_split_heads(q, self.num_heads),
-                             _split_heads(self.k(x), self.num_heads),
-                             _split_heads(self.v(x), self.num_heads))
+        out = rope_attention(
+            _split_heads(q, self.num_heads), _split_heads(self.k(x), self.num_heads),
+            _split_heads(self.v(x), self.num_heads))
         return out.mean(dim=1)
 
 
@@ -115,9 +120,13 @@ class MultiheadAttentionPooling(nn.Module):
     Shapes: ``(B, N, C) -> (B, C)``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int,
-                 feedforward_channels: Optional[int] = None, num_queries: int = 1,
-                 qkv_bias: bool = True, norm_eps: float = 1e-6) -> None:
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 feedforward_channels: Optional[int] = None,
+                 num_queries: int = 1,
+                 qkv_bias: bool = True,
+                 norm_eps: float = 1e-6) -> None:
         super().__init__()
         _check_heads(embed_dims, num_heads)
         if num_queries < 1:
@@ -133,7 +142,7 @@ class MultiheadAttentionPooling(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        trunc_normal_(self.latent, std=self.embed_dims ** -0.5)
+        trunc_normal_(self.latent, std=self.embed_dims**-0.5)
         for linear in (self.q, self.kv, self.proj, self.mlp.fc1, self.mlp.fc2):
             trunc_normal_(linear.weight, std=.02)
             if linear.bias is not None:
@@ -143,8 +152,9 @@ class MultiheadAttentionPooling(nn.Module):
         _check_tokens(x, self.embed_dims, type(self).__name__)
         q = self.q(self.latent.expand(x.shape[0], -1, -1))
         k, v = self.kv(x).chunk(2, dim=-1)
-        y = self.proj(rope_attention(_split_heads(q, self.num_heads),
-                                     _split_heads(k, self.num_heads),
-                                     _split_heads(v, self.num_heads)))
+        y = self.proj(
+            rope_attention(
+                _split_heads(q, self.num_heads), _split_heads(k, self.num_heads),
+                _split_heads(v, self.num_heads)))
         y = y + self.mlp(self.norm(y))
         return y[:, 0]

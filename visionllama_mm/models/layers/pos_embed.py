@@ -2,7 +2,8 @@
 
 Layout (the one of MAE's ``get_2d_sincos_pos_embed`` and apple/ml-aim's
 ``SinCosPosEmbed``): for a row-major ``H x W`` grid, token ``n`` has column
-``x = n mod W`` and row ``y = n div W``. With ``D`` channels and ``ω_k = 1 / T^(k / (D/4))``
+``x = n mod W`` and row ``y = n div W``. With ``D`` channels and
+``ω_k = 1 / T^(k / (D/4))``
 (``k = 0 .. D/4 - 1``, ``T = 10000``)::
 
     emb[n] = [sin(x ω), cos(x ω), sin(y ω), cos(y ω)]      # four blocks of D/4
@@ -18,7 +19,9 @@ from torch import Tensor, nn
 from .table_cache import TableCache
 
 
-def sincos_pos_embed_2d(grid_h: int, grid_w: int, embed_dims: int,
+def sincos_pos_embed_2d(grid_h: int,
+                        grid_w: int,
+                        embed_dims: int,
                         temperature: float = 10000.,
                         device: Optional[torch.device] = None) -> Tensor:
     """Sin-cos table of a row-major ``grid_h x grid_w`` grid: ``(H * W, embed_dims)``.
@@ -29,11 +32,12 @@ def sincos_pos_embed_2d(grid_h: int, grid_w: int, embed_dims: int,
         raise ValueError(f'embed_dims must be a multiple of 4 for a 2D sin-cos '
                          f'embedding, got {embed_dims}')
     quarter = embed_dims // 4
-    omega = 1. / temperature ** (
+    omega = 1. / temperature**(
         torch.arange(quarter, dtype=torch.float32, device=device) / quarter)
     rows, cols = torch.meshgrid(
         torch.arange(grid_h, dtype=torch.float32, device=device),
-        torch.arange(grid_w, dtype=torch.float32, device=device), indexing='ij')
+        torch.arange(grid_w, dtype=torch.float32, device=device),
+        indexing='ij')
     out = []
     for pos in (cols.reshape(-1), rows.reshape(-1)):
         angles = pos[:, None] * omega[None, :]
@@ -53,7 +57,9 @@ class SinCosPosEmbed2D(nn.Module):
     LRU, computed inline under ``torch.compile``) and cast to ``dtype`` on return.
     """
 
-    def __init__(self, embed_dims: int, temperature: float = 10000.,
+    def __init__(self,
+                 embed_dims: int,
+                 temperature: float = 10000.,
                  cache_size: int = 16) -> None:
         super().__init__()
         if embed_dims % 4:
@@ -63,13 +69,13 @@ class SinCosPosEmbed2D(nn.Module):
         self.temperature = temperature
         self._cache = TableCache(cache_size)
 
-    def forward(self, grid_hw: Tuple[int, int], device: torch.device,
+    def forward(self,
+                grid_hw: Tuple[int, int],
+                device: torch.device,
                 dtype: torch.dtype = torch.float32) -> Tensor:
         height, width = grid_hw
-        table = self._cache.get(
-            (height, width, str(device)),
-            lambda: sincos_pos_embed_2d(height, width, self.embed_dims,
-                                        self.temperature, device)[None])
+        table = self._cache.get((height, width, str(device)), lambda: sincos_pos_embed_2d(
+            height, width, self.embed_dims, self.temperature, device)[None])
         return table.to(dtype)
 
     def extra_repr(self) -> str:

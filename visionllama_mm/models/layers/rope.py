@@ -36,7 +36,9 @@ ROPE_TYPES = ('1d', '2d', 'as2d', 'ntk')
 RopeTables = Tuple[Tensor, Tensor]
 
 
-def grid_coords(height: int, width: int, device: Optional[torch.device] = None,
+def grid_coords(height: int,
+                width: int,
+                device: Optional[torch.device] = None,
                 cls_coord: Optional[Sequence[float]] = None) -> Tensor:
     """Row-major ``(x, y)`` coordinates of a ``height x width`` grid, ``(1, N, 2)``.
 
@@ -44,7 +46,8 @@ def grid_coords(height: int, width: int, device: Optional[torch.device] = None,
     """
     ys, xs = torch.meshgrid(
         torch.arange(height, device=device, dtype=torch.float32),
-        torch.arange(width, device=device, dtype=torch.float32), indexing='ij')
+        torch.arange(width, device=device, dtype=torch.float32),
+        indexing='ij')
     coords = torch.stack((xs.flatten(), ys.flatten()), dim=-1)
     if cls_coord is not None:
         cls = torch.tensor([list(cls_coord)], device=device, dtype=torch.float32)
@@ -122,8 +125,12 @@ class RotaryEmbedding2D(nn.Module):
     ``grid_tables(h, w, device, cls_coord)`` returns cached tables of a full grid.
     """
 
-    def __init__(self, head_dim: int, rope_type: str = '2d', theta: float = 10000.,
-                 anchor_grid: Optional[Sequence[int]] = None, ntk_alpha: float = 1.,
+    def __init__(self,
+                 head_dim: int,
+                 rope_type: str = '2d',
+                 theta: float = 10000.,
+                 anchor_grid: Optional[Sequence[int]] = None,
+                 ntk_alpha: float = 1.,
                  cache_size: int = 16) -> None:
         super().__init__()
         if rope_type not in ROPE_TYPES:
@@ -143,7 +150,7 @@ class RotaryEmbedding2D(nn.Module):
         self.anchor_grid = anchor_grid
         if rope_type == 'ntk':
             axis_dim = head_dim // 2
-            theta = theta * ntk_alpha ** (axis_dim / (axis_dim - 2))
+            theta = theta * ntk_alpha**(axis_dim / (axis_dim - 2))
         self.theta = float(theta)
         self.ntk_alpha = ntk_alpha
         self.cache_size = cache_size
@@ -155,9 +162,9 @@ class RotaryEmbedding2D(nn.Module):
 
     def frequencies(self, device: Optional[torch.device]) -> Tensor:
         step = 2 if self.rope_type == '1d' else 4
-        exponents = torch.arange(0, self.head_dim, step, device=device,
-                                 dtype=torch.float32) / self.head_dim
-        return self.theta ** -exponents
+        exponents = torch.arange(
+            0, self.head_dim, step, device=device, dtype=torch.float32) / self.head_dim
+        return self.theta**-exponents
 
     def axis_scale(self, grid_hw: Sequence[int]) -> Tuple[float, float]:
         """``(sx, sy)`` multipliers of the x and y coordinates for this grid."""
@@ -180,16 +187,19 @@ class RotaryEmbedding2D(nn.Module):
         sin_signed = torch.stack((-sin, sin), dim=-1).flatten(-2)
         return angles.repeat_interleave(2, dim=-1).cos(), sin_signed
 
-    def grid_tables(self, height: int, width: int, device: torch.device,
+    def grid_tables(self,
+                    height: int,
+                    width: int,
+                    device: torch.device,
                     cls_coord: Optional[Sequence[float]] = None) -> RopeTables:
         """Tables ``(1, N, Hc)`` for a row-major grid (plus a leading class token).
 
         Cached per (grid, class-token coordinate, device); see :meth:`cached_tables`.
         """
         key = ('grid', height, width, None if cls_coord is None else tuple(cls_coord))
-        return self.cached_tables(
-            key, lambda: grid_coords(height, width, device, cls_coord),
-            (height, width), device)
+        return self.cached_tables(key,
+                                  lambda: grid_coords(height, width, device, cls_coord),
+                                  (height, width), device)
 
     def cached_tables(self, key: Hashable, build_coords: Callable[[], Tensor],
                       grid_hw: Sequence[int], device: torch.device) -> RopeTables:

@@ -2,7 +2,8 @@
 AIM, 2401.08541 with ``bias=False``).
 
 ``x = x + DropPath(Attn(LN(x)))`` then ``x = x + DropPath(MLP(LN(x)))``; biases on
-every linear layer as in timm's ``Block`` (ViT-G), or on none (AIM). The attention is the package's one SDPA path
+every linear layer as in timm's ``Block`` (ViT-G), or on none (AIM). The attention is
+the package's one SDPA path
 (:class:`~.attention.RoPEAttention` called without rotary tables), so there is no
 second attention implementation. Parameter names (``ln1``, ``attn.qkv``, ``attn.proj``,
 ``ln2``, ``ffn.fc1``, ``ffn.fc2``) map one-to-one onto timm's ``norm1``, ``attn.qkv``,
@@ -28,7 +29,10 @@ class GELUMLP(nn.Module):
     Shapes: ``(..., C) -> (..., C)``.
     """
 
-    def __init__(self, in_features: int, hidden_features: int, bias: bool = True,
+    def __init__(self,
+                 in_features: int,
+                 hidden_features: int,
+                 bias: bool = True,
                  drop: float = 0.) -> None:
         super().__init__()
         if hidden_features < 1:
@@ -62,14 +66,25 @@ class ViTBlock(nn.Module):
     straight to ``F.scaled_dot_product_attention``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, feedforward_channels: int,
-                 qkv_bias: bool = True, bias: bool = True, drop_rate: float = 0.,
-                 attn_drop_rate: float = 0., drop_path_rate: float = 0.,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 feedforward_channels: int,
+                 qkv_bias: bool = True,
+                 bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
                  norm_eps: float = 1e-6) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.attn = RoPEAttention(embed_dims, num_heads, qkv_bias=qkv_bias, proj_bias=bias,
-                                  attn_drop=attn_drop_rate, proj_drop=drop_rate)
+        self.attn = RoPEAttention(
+            embed_dims,
+            num_heads,
+            qkv_bias=qkv_bias,
+            proj_bias=bias,
+            attn_drop=attn_drop_rate,
+            proj_drop=drop_rate)
         self.ln2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.ffn = GELUMLP(embed_dims, feedforward_channels, bias=bias, drop=drop_rate)
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()

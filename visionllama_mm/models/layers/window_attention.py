@@ -23,7 +23,10 @@ def needs_padding(pad_b: int, pad_r: int) -> bool:
     return torch.compiler.is_exporting() or bool(pad_b or pad_r)
 
 
-def gsa_key_coords(height: int, width: int, sr_ratio: int, mode: str = 'mean',
+def gsa_key_coords(height: int,
+                   width: int,
+                   sr_ratio: int,
+                   mode: str = 'mean',
                    device: Optional[torch.device] = None) -> Tensor:
     """RoPE coordinates ``(1, M, 2)`` (x, y) of GSA's sub-sampled keys.
 
@@ -43,8 +46,8 @@ def gsa_key_coords(height: int, width: int, sr_ratio: int, mode: str = 'mean',
         raise ValueError(f'gsa_key_coords must be one of {GSA_KEY_COORDS}, got {mode!r}')
     k = sr_ratio
     if mode == 'official':
-        flat = torch.arange((height // k) * (width // k), device=device,
-                            dtype=torch.float32)
+        flat = torch.arange(
+            (height // k) * (width // k), device=device, dtype=torch.float32)
         offset = 1. - 1. / k
         xs = offset + torch.remainder(flat, width) * k
         ys = offset + torch.div(flat, width, rounding_mode='floor') * k
@@ -70,8 +73,13 @@ class LocallyGroupedAttention(nn.Module):
     blocks of the plain backbone). Keys: ``qkv``, ``proj``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, window_size: int = 7,
-                 qkv_bias: bool = True, attn_drop: float = 0., proj_drop: float = 0.,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 window_size: int = 7,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
                  mask_padding: bool = True) -> None:
         super().__init__()
         if embed_dims % num_heads:
@@ -97,7 +105,8 @@ class LocallyGroupedAttention(nn.Module):
         valid = valid.reshape(padded[0] // ws, ws, padded[1] // ws, ws)
         return valid.transpose(1, 2).reshape(-1, 1, 1, ws * ws)
 
-    def forward(self, x: Tensor, hw: Tuple[int, int], rope: Optional[RopeTables]) -> Tensor:
+    def forward(self, x: Tensor, hw: Tuple[int, int],
+                rope: Optional[RopeTables]) -> Tensor:
         batch, _, channels = x.shape
         height, width = hw
         ws = self.window_size
@@ -122,7 +131,9 @@ class LocallyGroupedAttention(nn.Module):
         return self.proj_drop(self.proj(out.reshape(batch, height * width, channels)))
 
 
-def window_coords(height: int, width: int, window_size: int,
+def window_coords(height: int,
+                  width: int,
+                  window_size: int,
                   device: Optional[torch.device] = None) -> Tensor:
     """Global ``(x, y)`` coordinates grouped by window: ``(nW, ws*ws, 2)``.
 
@@ -131,9 +142,10 @@ def window_coords(height: int, width: int, window_size: int,
     """
     ws = window_size
     hp, wp = height + (-height) % ws, width + (-width) % ws
-    ys, xs = torch.meshgrid(torch.arange(hp, device=device, dtype=torch.float32),
-                            torch.arange(wp, device=device, dtype=torch.float32),
-                            indexing='ij')
+    ys, xs = torch.meshgrid(
+        torch.arange(hp, device=device, dtype=torch.float32),
+        torch.arange(wp, device=device, dtype=torch.float32),
+        indexing='ij')
     coords = torch.stack((xs, ys), dim=-1).reshape(hp // ws, ws, wp // ws, ws, 2)
     return coords.transpose(1, 2).reshape(-1, ws * ws, 2)
 
@@ -149,8 +161,13 @@ class GlobalSubsampledAttention(nn.Module):
     ``norm``, ``proj``.
     """
 
-    def __init__(self, embed_dims: int, num_heads: int, sr_ratio: int = 1,
-                 qkv_bias: bool = True, attn_drop: float = 0., proj_drop: float = 0.,
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 sr_ratio: int = 1,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
                  key_coords: str = 'mean') -> None:
         super().__init__()
         if embed_dims % num_heads:
@@ -169,8 +186,8 @@ class GlobalSubsampledAttention(nn.Module):
         self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
         self.kv = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)
         if sr_ratio > 1:
-            self.sr = nn.Conv2d(embed_dims, embed_dims, kernel_size=sr_ratio,
-                                stride=sr_ratio)
+            self.sr = nn.Conv2d(
+                embed_dims, embed_dims, kernel_size=sr_ratio, stride=sr_ratio)
             self.norm = nn.LayerNorm(embed_dims)
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
@@ -185,7 +202,8 @@ class GlobalSubsampledAttention(nn.Module):
     def forward(self, x: Tensor, hw: Tuple[int, int], q_rope: Optional[RopeTables],
                 k_rope: Optional[RopeTables]) -> Tensor:
         batch, length, channels = x.shape
-        q = self.q(x).reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+        q = self.q(x).reshape(batch, length, self.num_heads,
+                              self.head_dim).transpose(1, 2)
         source = x
         if self.sr_ratio > 1:
             # NCHW view of the tokens in channels-last memory: no copy here, and the

@@ -39,18 +39,28 @@ class BinarizedTargetBCELoss(CrossEntropyLoss):
         super().__init__(use_sigmoid=True, **kwargs)
         self.threshold = threshold
 
-    def forward(self, cls_score: Tensor, label: Tensor, weight: Optional[Tensor] = None,
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
                 avg_factor: Optional[int] = None,
-                reduction_override: Optional[str] = None, **kwargs) -> Tensor:
+                reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
         """``cls_score`` ``(N, C)`` logits; ``label`` ``(N, C)`` mixed scores or
         ``(N,)`` class indices."""
         if label.dim() == 1:
             label = cls_score.new_zeros(cls_score.shape).scatter_(
-                1, label.long().view(-1, 1), 1.)
+                1,
+                label.long().view(-1, 1), 1.)
         if label.shape != cls_score.shape:
             raise ValueError(f'label must be (N,) or the shape of cls_score '
                              f'{tuple(cls_score.shape)}, got {tuple(label.shape)}')
         label = label.gt(self.threshold).to(cls_score.dtype)
         # avg_factor deliberately dropped: mean over N x C (see the class docstring)
-        return super().forward(cls_score, label, weight=weight, avg_factor=None,
-                               reduction_override=reduction_override, **kwargs)
+        return super().forward(
+            cls_score,
+            label,
+            weight=weight,
+            avg_factor=None,
+            reduction_override=reduction_override,
+            **kwargs)

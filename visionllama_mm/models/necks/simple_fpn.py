@@ -36,9 +36,15 @@ class SimpleFeaturePyramid(BaseModule):
     Input: a tuple whose last item is ``(B, C, H, W)``; output: ``num_outs`` maps.
     """
 
-    def __init__(self, backbone_channel: int, in_channels: Sequence[int],
-                 out_channels: int, num_outs: int, conv_cfg=None,
-                 norm_cfg=None, act_cfg=None, init_cfg=None) -> None:
+    def __init__(self,
+                 backbone_channel: int,
+                 in_channels: Sequence[int],
+                 out_channels: int,
+                 num_outs: int,
+                 conv_cfg=None,
+                 norm_cfg=None,
+                 act_cfg=None,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != 4:
             raise ValueError(f'in_channels needs 4 entries, got {in_channels!r}')
@@ -55,18 +61,32 @@ class SimpleFeaturePyramid(BaseModule):
         self.lateral_convs = nn.ModuleList()
         self.fpn_convs = nn.ModuleList()
         for channels in in_channels:
-            self.lateral_convs.append(ConvModule(
-                channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                act_cfg=act_cfg, inplace=False))
-            self.fpn_convs.append(ConvModule(
-                out_channels, out_channels, 3, padding=1, conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg, act_cfg=act_cfg, inplace=False))
+            self.lateral_convs.append(
+                ConvModule(
+                    channels,
+                    out_channels,
+                    1,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                    inplace=False))
+            self.fpn_convs.append(
+                ConvModule(
+                    out_channels,
+                    out_channels,
+                    3,
+                    padding=1,
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg,
+                    act_cfg=act_cfg,
+                    inplace=False))
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         x = inputs[-1]
         feats: List[Tensor] = [self.fpn1(x), self.fpn2(x), self.fpn3(x), self.fpn4(x)]
-        outs = [fpn(lat(f)) for f, lat, fpn in
-                zip(feats, self.lateral_convs, self.fpn_convs)]
+        outs = [
+            fpn(lat(f)) for f, lat, fpn in zip(feats, self.lateral_convs, self.fpn_convs)
+        ]
         while len(outs) < self.num_outs:
             outs.append(F.max_pool2d(outs[-1], 1, stride=2))
         return tuple(outs)

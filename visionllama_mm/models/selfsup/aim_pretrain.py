@@ -39,13 +39,19 @@ class AIMPretrain(BaseSelfSupervisor):
         pretrained / init_cfg: as :class:`BaseSelfSupervisor`.
     """
 
-    def __init__(self, backbone: dict, head: dict,
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
                  prefix_range: Optional[Sequence[int]] = None,
                  data_preprocessor: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(backbone=backbone, head=head, pretrained=pretrained,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(
+            backbone=backbone,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         if getattr(self.backbone, 'out_type', None) != 'raw' or \
                 self.backbone.out_indices != [self.backbone.num_layers - 1]:
             raise ValueError("AIMPretrain needs the trunk's last block as tokens: "
@@ -80,13 +86,15 @@ class AIMPretrain(BaseSelfSupervisor):
                              f'multiples of patch_size={patch} (every patch is a target)')
         return inputs.shape[-2] // patch, inputs.shape[-1] // patch
 
-    def loss(self, inputs: Tensor, data_samples: Optional[List[DataSample]] = None,
+    def loss(self,
+             inputs: Tensor,
+             data_samples: Optional[List[DataSample]] = None,
              **kwargs) -> Dict[str, Tensor]:
         if isinstance(inputs, (list, tuple)):  # SelfSupDataPreprocessor: one view
             inputs = inputs[0]
         grid_hw = self.grid(inputs)
-        prefix_len = self.sample_prefix_len(
-            inputs.shape[0], grid_hw[0] * grid_hw[1], inputs.device)
+        prefix_len = self.sample_prefix_len(inputs.shape[0], grid_hw[0] * grid_hw[1],
+                                            inputs.device)
         tokens = self.backbone(inputs, prefix_len=prefix_len)[0]
         pred = self.head(tokens, grid_hw)
         return dict(loss=self.head.loss(pred, inputs, prefix_len))

@@ -34,8 +34,11 @@ class MAEVisionLLaMA(VisionLLaMA):
         **kwargs: the other :class:`VisionLLaMA` arguments.
     """
 
-    def __init__(self, arch: Union[str, dict] = 'b-mae', mask_ratio: float = 0.75,
-                 cls_token_in_blocks: bool = False, out_type: str = 'raw',
+    def __init__(self,
+                 arch: Union[str, dict] = 'b-mae',
+                 mask_ratio: float = 0.75,
+                 cls_token_in_blocks: bool = False,
+                 out_type: str = 'raw',
                  **kwargs) -> None:
         kwargs.setdefault('with_cls_token', True)
         if not kwargs['with_cls_token']:
@@ -56,7 +59,9 @@ class MAEVisionLLaMA(VisionLLaMA):
         torch.nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
         trunc_normal_(self.cls_token, std=.02)
 
-    def random_masking(self, x: Tensor, mask_ratio: float = 0.75,
+    def random_masking(self,
+                       x: Tensor,
+                       mask_ratio: float = 0.75,
                        coords: Optional[Tensor] = None
                        ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
         """Keep a random ``1 - mask_ratio`` of the tokens of each sample.
@@ -82,8 +87,9 @@ class MAEVisionLLaMA(VisionLLaMA):
         mask = torch.gather(mask, 1, ids_restore)
         coords_kept = None
         if coords is not None:
-            coords_kept = torch.gather(coords.expand(batch, -1, -1), 1,
-                                       ids_keep.unsqueeze(-1).expand(-1, -1, 2))
+            coords_kept = torch.gather(
+                coords.expand(batch, -1, -1), 1,
+                ids_keep.unsqueeze(-1).expand(-1, -1, 2))
         return x_masked, mask, ids_restore, coords_kept
 
     def forward(self, x: Tensor, mask: Optional[bool] = True):
