@@ -72,8 +72,8 @@ def measure_on_meta(config: str) -> Dict[str, int]:
     On the meta device ``scaled_dot_product_attention`` runs as two counted matrix
     products (4·B·H·Nq·Nk·d FLOPs, FlopCounterMode's SDPA formula); on the CPU, torch
     2.14 dispatches it to ``_scaled_dot_product_flash_attention_for_cpu``, which
-    FlopCounterMode does not count, so a CPU run of ``get_flops.py`` reports less by
-    exactly the attention products.
+    ``count_flops`` counts with the same formula, so a CPU run of ``get_flops.py``
+    gives the same numbers.
     """
     cfg = load_cached(config)
     scope = import_scope(cfg)

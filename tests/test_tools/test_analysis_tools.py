@@ -96,13 +96,17 @@ def tiny_configs(tmp_path):
 
 
 def direct_flops(config_path, scope):
-    """FlopCounterMode on the tensor-mode forward and the backbone, by hand."""
+    """FlopCounterMode on the tensor-mode forward and the backbone, by hand; attention
+    through SDPA's math kernel (plain matmuls), which FlopCounterMode counts on the CPU
+    without the tools' formula for the CPU flash kernel."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     model = build_model(load_config(str(config_path)))
     data = model.data_preprocessor(make_batch(scope, (64, 64), 1), False)
-    with torch.no_grad(), FlopCounterMode(display=False) as total:
-        model(data['inputs'], data['data_samples'], mode='tensor')
-    with torch.no_grad(), FlopCounterMode(display=False) as backbone:
-        model.backbone(data['inputs'])
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
+        with FlopCounterMode(display=False) as total:
+            model(data['inputs'], data['data_samples'], mode='tensor')
+        with FlopCounterMode(display=False) as backbone:
+            model.backbone(data['inputs'])
     return total.get_total_flops(), backbone.get_total_flops()
 
 

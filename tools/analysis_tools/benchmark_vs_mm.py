@@ -37,10 +37,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-from torch.utils.flop_counter import FlopCounterMode
 
 import visionllama_mm  # noqa: F401  (registers the backbones)
-from visionllama_mm.apis import interleaved_seconds, ratio_stats
+from visionllama_mm.apis import count_flops, interleaved_seconds, ratio_stats
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -137,12 +136,12 @@ def _autocast(args: argparse.Namespace):
 def describe_model(name: str, model: torch.nn.Module, args: argparse.Namespace) -> Dict:
     """Parameters and forward GFLOPs of one image; moves the model to the device."""
     model.to(torch.device(args.device)).eval()
-    with torch.no_grad(), _autocast(args), FlopCounterMode(display=False) as counter:
-        model(_images(args)[:1])
+    with _autocast(args):
+        flops = count_flops(model, _images(args)[:1])
     return dict(
         model=name,
         params_m=sum(p.numel() for p in model.parameters()) / 1e6,
-        gflops=counter.get_total_flops() / 1e9)
+        gflops=flops / 1e9)
 
 
 def step_functions(

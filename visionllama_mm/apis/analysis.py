@@ -324,11 +324,20 @@ def count_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
     """FLOPs of ``fn(*args, **kwargs)`` under no_grad, by ``FlopCounterMode``.
 
     A multiply-add counts as 2 FLOPs; only the aten ops FlopCounterMode knows
-    (matmuls, convolutions, SDPA, ...) count, not mmcv's compiled ops.
+    (matmuls, convolutions, SDPA on every device, ...) count, not mmcv's compiled
+    ops.
     """
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+    def cpu_sdpa(query, key, value, *args, out_shape=None, **kwargs) -> int:
+        return sdpa_flop_count(query, key, value)
+
+    # torch's CPU SDPA kernel is not in FlopCounterMode's table: count it as the
+    # other SDPA kernels (and the meta device's two matmuls) are counted
+    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa}
+    with torch.no_grad(), FlopCounterMode(
+            display=False, custom_mapping=mapping) as counter:
         fn(*args, **kwargs)
     return int(counter.get_total_flops())
 
