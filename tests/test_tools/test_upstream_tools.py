@@ -84,8 +84,9 @@ def tool(package: str, script: str) -> str:
 
 def result_of(output: str):
     """The JSON a snippet printed after ``RESULT``."""
-    line = next(line for line in output.splitlines() if line.startswith('RESULT '))
-    return json.loads(line[len('RESULT '):])
+    # a progress bar may leave its line open: find the marker anywhere in a line
+    line = next(line for line in output.splitlines() if 'RESULT ' in line)
+    return json.loads(line.split('RESULT ', 1)[1])
 
 
 def run(*args, cwd=None) -> str:
