@@ -23,7 +23,7 @@ def test_demo_trains_resumes_and_tests(tmp_path):
     metrics = run('tools/misc/print_metrics.py', str(work))
     assert 'final accuracy/top1' in metrics
 
-    # resume the run (full unpickling of our own checkpoint) for one more epoch
+    # resume the run (its weights-only checkpoint) for one more epoch
     log = run('tools/train.py', CONFIG, '--work-dir', str(work), '--resume',
               '--cfg-options', 'train_cfg.max_epochs=2', *short[1:])
     assert 'resumed' in log.lower() and (work / 'epoch_2.pth').is_file()
