@@ -96,9 +96,16 @@ def official_pyramid_forward(sd,
                              num_heads,
                              window=7,
                              srs=(8, 4, 2, 1),
-                             eps=1e-5):
+                             eps=1e-5,
+                             auto_scale=False,
+                             base_size=14):
     """Forward of the released pyramid classifier (LSA without padding mask, GSA with
-    the release's key-coordinate formula, final ``norm -> mean -> norm -> head``)."""
+    the release's key-coordinate formula, final ``norm -> mean -> norm -> head``).
+
+    ``auto_scale`` (the release's seg/det switch, AS2DRoPE): GSA query and key
+    coordinates, x and y alike, are multiplied by ``base_size / H`` with ``H`` the
+    stage grid height; LSA's window coordinates are never scaled.
+    """
     x = images
     batch = x.shape[0]
     for s, depth in enumerate(depths):
@@ -153,6 +160,9 @@ def official_pyramid_forward(sd,
                 bias = 1.0 - 1.0 / sr
                 k_coords = torch.stack((bias + (red % W) * sr, bias + (red // W) * sr),
                                        -1).double()
+                if auto_scale:  # one factor for both axes, from the height
+                    scale = base_size / H
+                    q_coords, k_coords = q_coords * scale, k_coords * scale
                 q, k = official_rotate(q, q_coords), official_rotate(k, k_coords)
                 out = ((q @ k.transpose(-2, -1)) * hd**-0.5).softmax(-1) @ v
                 out = out.transpose(1, 2).reshape(batch, H * W, dim)

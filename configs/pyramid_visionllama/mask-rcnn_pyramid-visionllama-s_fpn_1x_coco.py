@@ -17,6 +17,7 @@ model = dict(
         rope_type='as2d',  # AS2DRoPE anchored at the 14x14 pretraining grid
         gsa_key_coords='official',  # GSA keys / LSA padding as the released code
         lsa_mask_padding=False,
+        as2d_scale='height',  # AS2DRoPE as released: x and y both by 14 / H
         drop_path_rate=0.2,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
     neck=dict(in_channels=[64, 128, 256, 512]))

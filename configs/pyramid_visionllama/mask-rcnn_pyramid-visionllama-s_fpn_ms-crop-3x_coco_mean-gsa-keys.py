@@ -2,4 +2,5 @@
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_ms-crop-3x_coco.py']
 
-model = dict(backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True))
+model = dict(
+    backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True, as2d_scale='per_axis'))

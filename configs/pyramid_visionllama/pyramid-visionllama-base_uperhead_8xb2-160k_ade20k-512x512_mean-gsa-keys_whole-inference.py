@@ -3,5 +3,5 @@
 _base_ = ['./pyramid-visionllama-base_uperhead_8xb2-160k_ade20k-512x512.py']
 
 model = dict(
-    backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True),
+    backbone=dict(gsa_key_coords='mean', lsa_mask_padding=True, as2d_scale='per_axis'),
     test_cfg=dict(_delete_=True, mode='whole'))

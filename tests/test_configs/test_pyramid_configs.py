@@ -56,10 +56,13 @@ def _load(path, scope):
     assert backbone.type == 'PyramidVisionLLaMA' and backbone.arch == _arch(path)
     assert set(backbone) <= {  # _delete_ dropped every key of the base's backbone
         'type', 'arch', 'out_indices', 'out_type', 'norm_after_stage', 'rope_type',
-        'gsa_key_coords', 'lsa_mask_padding', 'drop_path_rate', 'init_cfg'
+        'gsa_key_coords', 'lsa_mask_padding', 'as2d_scale', 'drop_path_rate', 'init_cfg'
     }
-    # GSA keys and LSA padding as the released code
+    # GSA keys and LSA padding as the released code; under AS2DRoPE, its 14 / H for
+    # both axes (the ImageNet configs use plain 2D RoPE and leave the default)
     assert (backbone.gsa_key_coords, backbone.lsa_mask_padding) == ('official', False)
+    assert backbone.get('as2d_scale', 'per_axis') == \
+        ('height' if backbone.rope_type == 'as2d' else 'per_axis')
     if scope != 'mmpretrain':
         assert backbone.init_cfg == dict(
             type='Pretrained',

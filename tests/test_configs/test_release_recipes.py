@@ -142,14 +142,17 @@ def test_pyramid_imagenet(size, drop_path):
 
 
 # mmseg/configs/twins/twins_svt_lama_as-{s,b,l}_uperhead_8xb2-160k_ade20k-512x512.py:
-# auto_scale=True, drop path 0.2 / 0.2 / 0.3, slide 512 / 341, mmseg's Twins-SVT recipe.
+# auto_scale=True (x and y by 14 / H: mmseg/mmseg/models/backbones/twins_llama.py,
+# GSAttention.forward), drop path 0.2 / 0.2 / 0.3, slide 512 / 341, mmseg's Twins-SVT
+# recipe.
 @pytest.mark.parametrize('size, drop_path', [('small', 0.2), ('base', 0.2),
                                              ('large', 0.3)])
 def test_pyramid_upernet(size, drop_path):
     cfg = _load(PYR / f'pyramid-visionllama-{size}_uperhead_8xb2-160k_ade20k-512x512.py')
     backbone = cfg.model.backbone
     assert (backbone.drop_path_rate, backbone.rope_type, backbone.gsa_key_coords,
-            backbone.lsa_mask_padding) == (drop_path, 'as2d', 'official', False)
+            backbone.lsa_mask_padding,
+            backbone.as2d_scale) == (drop_path, 'as2d', 'official', False, 'height')
     assert cfg.model.test_cfg == dict(
         mode='slide', crop_size=(512, 512), stride=(341, 341))
     optim = cfg.optim_wrapper
@@ -163,7 +166,8 @@ def test_pyramid_mask_rcnn_b_3x():
     cfg = _load(PYR / 'mask-rcnn_pyramid-visionllama-b_fpn_ms-crop-3x_coco.py')
     backbone = cfg.model.backbone
     assert (backbone.arch, backbone.drop_path_rate, backbone.rope_type,
-            backbone.gsa_key_coords) == ('b', 0.2, 'as2d', 'official')
+            backbone.gsa_key_coords, backbone.as2d_scale) == ('b', 0.2, 'as2d',
+                                                              'official', 'height')
     optim = cfg.optim_wrapper
     assert (optim.optimizer.type, optim.optimizer.lr, optim.optimizer.weight_decay) == \
         ('AdamW', 1e-4, 0.05)
@@ -268,6 +272,7 @@ SIBLINGS = [
        '_mean-gsa-keys_whole-inference.py', {
            'model.backbone.gsa_key_coords': 'mean',
            'model.backbone.lsa_mask_padding': True,
+           'model.backbone.as2d_scale': 'per_axis',
            'model.test_cfg.mode': 'whole',
            'model.test_cfg.crop_size.0': None,
            'model.test_cfg.crop_size.1': None,
@@ -276,7 +281,8 @@ SIBLINGS = [
        }) for s in ('small', 'base', 'large')],
     *[(path, {
         'model.backbone.gsa_key_coords': 'mean',
-        'model.backbone.lsa_mask_padding': True
+        'model.backbone.lsa_mask_padding': True,
+        'model.backbone.as2d_scale': 'per_axis'
     }) for path in sorted(PYR.glob('mask-rcnn_*_mean-gsa-keys.py'))],
     *[(MAE / 'upernet' / f'visionllama-{s}-mae_upernet_8xb2-amp-160k_ade20k-512x512'
        '_as2drope.py', {

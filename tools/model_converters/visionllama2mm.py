@@ -13,8 +13,9 @@ Three release layouts (the official VisionLLaMA repository):
   releases): ``patch_embeds.S.{proj,norm}``, ``blocks.S.N.*`` with LSA ``attn.qkv`` and
   GSA ``attn.{q,kv,sr,norm}``, the same FFN and layer-scale keys as ``deit``,
   ``norm_list.S`` (seg/det) and ``norm`` + ``head`` (ImageNet). Load the result into
-  ``PyramidVisionLLaMA(gsa_key_coords='official', lsa_mask_padding=False)`` to run it
-  exactly as released (see the class docstring).
+  ``PyramidVisionLLaMA(gsa_key_coords='official', lsa_mask_padding=False)`` (with
+  AS2DRoPE also ``as2d_scale='height'``) to run it exactly as released (see the class
+  docstring).
 - ``mae`` (the mmpretrain fork, 'b-mae'/'l-mae'): already mmpretrain-style
   (``layers.N.ln1``, ``attn.qkv``, ``ffn.w12``, ``ffn.w3``, ``ln1``); the unused
   ``pos_embed`` is dropped, and ``neck``/``head`` of an MAE checkpoint are dropped

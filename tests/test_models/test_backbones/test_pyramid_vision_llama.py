@@ -191,40 +191,85 @@ def test_with_cp_same_outputs_and_grads():
      "gsa_key_coords must be one of \\('mean', 'official'\\)"),
     (dict(window_sizes=(7, 7)), 'window_sizes needs 4 entries'),
     (dict(rope_type='3d'), 'rope_type must be one of'),
+    (dict(rope_type='as2d',
+          as2d_scale='width'), "as2d_scale must be one of \\('per_axis', 'height'\\)"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PyramidVisionLLaMA(**{'arch': TINY, **kwargs})
 
 
-def test_official_weights_reproduce_release_forward():
+RELEASE_ARCH = dict(
+    embed_dims=[16, 32, 32, 64],
+    depths=[2, 2, 2, 2],
+    num_heads=[2, 2, 2, 4],
+    feedforward_channels=[256, 256, 256, 256])
+
+
+def release_classifier():
+    """Synthetic weights in the release's layout, and a function that builds our
+    classifier with them (converted) and returns its logits for some images."""
     spec = importlib.util.spec_from_file_location(
         'visionllama2mm', 'tools/model_converters/visionllama2mm.py')
     converter = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(converter)
-    dims, depths, heads = [16, 32, 32, 64], [2, 2, 2, 2], [2, 2, 2, 4]
-    hiddens = [256, 256, 256, 256]
-    official = synthetic_pyramid_state_dict(dims, depths, hiddens)
+    official = synthetic_pyramid_state_dict(RELEASE_ARCH['embed_dims'],
+                                            RELEASE_ARCH['depths'],
+                                            RELEASE_ARCH['feedforward_channels'])
     state = converter.convert({'model': official})
-    model = PyramidVisionLLaMA(
-        arch=dict(
-            embed_dims=dims, depths=depths, num_heads=heads,
-            feedforward_channels=hiddens),
-        out_type='avg_featmap',
-        out_indices=(3, ),
-        gsa_key_coords='official',
-        lsa_mask_padding=False).eval()
     backbone = {
         k[len('backbone.'):]: v
         for k, v in state.items() if k.startswith('backbone.')
     }
-    model.load_state_dict(backbone, strict=True)
-    images = torch.randn(2, 3, 96, 96)  # grids 24/12/6/3: LSA pads every stage
-    with torch.no_grad():
-        feats = model(images)[0]
-        ours = F.linear(feats, state['head.fc.weight'], state['head.fc.bias'])
-    ref = official_pyramid_forward(official, images, depths, heads)
+
+    def logits(images, **kwargs):
+        model = PyramidVisionLLaMA(
+            arch=RELEASE_ARCH, out_type='avg_featmap', out_indices=(3, ),
+            **kwargs).eval()
+        model.load_state_dict(backbone, strict=True)
+        with torch.no_grad():
+            feats = model(images)[0]
+        return F.linear(feats, state['head.fc.weight'], state['head.fc.bias'])
+
+    return official, logits
+
+
+# 96 x 96: grids 24/12/6/3, LSA pads every stage. 64 x 96 under the release's seg/det
+# settings (AS2DRoPE, auto_scale=True): grids 16x24 .. 2x3, GSA x and y both by 14 / H.
+@pytest.mark.parametrize(
+    'size, rope', [
+        ((96, 96), dict(rope_type='2d')),
+        ((64, 96), dict(rope_type='as2d', as2d_scale='height')),
+    ],
+    ids=['square-2d', 'non-square-as2d-height'])
+def test_official_weights_reproduce_release_forward(size, rope):
+    official, logits = release_classifier()
+    images = torch.randn(2, 3, *size)
+    ours = logits(images, gsa_key_coords='official', lsa_mask_padding=False, **rope)
+    ref = official_pyramid_forward(
+        official,
+        images,
+        RELEASE_ARCH['depths'],
+        RELEASE_ARCH['num_heads'],
+        auto_scale=rope['rope_type'] == 'as2d')
     assert torch.allclose(ours, ref, atol=1e-4)
+
+
+@pytest.mark.parametrize('gsa_keys', ['official', 'mean'])
+def test_as2d_height_scale_differs_from_per_axis_only_off_square(gsa_keys):
+    # the release's AS2DRoPE rule (x and y both by 14 / H) against ours (x by 14 / W)
+    _, logits = release_classifier()
+    torch.manual_seed(0)
+    settings = dict(rope_type='as2d', gsa_key_coords=gsa_keys)
+    for size in ((64, 96), (96, 64)):  # grids 16x24 .. 2x3 and 24x16 .. 3x2
+        images = torch.randn(2, 3, *size)
+        per_axis = logits(images, **settings)  # the default
+        height = logits(images, as2d_scale='height', **settings)
+        # 4.4e-2 .. 7.3e-2 (relative) here; float noise is ~1e-7
+        assert (per_axis - height).abs().max() / per_axis.abs().max() > 5e-3
+    square = torch.randn(2, 3, 64, 64)
+    assert torch.equal(
+        logits(square, **settings), logits(square, as2d_scale='height', **settings))
 
 
 def test_builds_from_every_scope():

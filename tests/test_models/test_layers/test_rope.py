@@ -59,6 +59,22 @@ def test_as2d_equals_2d_at_anchor_and_scales_per_axis():
     assert torch.allclose(got[0], expected[0]) and torch.allclose(got[1], expected[1])
 
 
+def test_as2d_height_scale_is_the_release_rule():
+    # the release's AS2DRoPE: x and y both by anchor_h / H; per axis only differs in x
+    plain = RotaryEmbedding2D(16, '2d')
+    height = RotaryEmbedding2D(16, 'as2d', anchor_grid=(6, 10), as2d_scale='height')
+    assert height.axis_scale((12, 5)) == (0.5, 0.5)
+    coords = grid_coords(12, 5)
+    expected = plain(coords * 0.5, (12, 5))
+    got = height.grid_tables(12, 5, 'cpu')
+    assert torch.allclose(got[0], expected[0]) and torch.allclose(got[1], expected[1])
+    square = RotaryEmbedding2D(16, 'as2d', anchor_grid=(14, 14))
+    square_h = RotaryEmbedding2D(16, 'as2d', anchor_grid=(14, 14), as2d_scale='height')
+    for a, b in zip(square.grid_tables(7, 7, 'cpu'), square_h.grid_tables(7, 7, 'cpu')):
+        assert torch.equal(a, b)
+    assert 'as2d_scale=' in repr(height)
+
+
 def test_1d_is_llama_rope_over_flat_index():
     rope = RotaryEmbedding2D(8, '1d')
     cos, sin = rope.grid_tables(3, 4, 'cpu')
@@ -94,6 +110,8 @@ def test_bad_arguments():
         RotaryEmbedding2D(6)
     with pytest.raises(ValueError, match='anchor_grid'):
         RotaryEmbedding2D(8, 'as2d')
+    with pytest.raises(ValueError, match="as2d_scale must be one of"):
+        RotaryEmbedding2D(8, 'as2d', anchor_grid=(4, 4), as2d_scale='x')
 
 
 def test_bf16_autocast_rotation_in_fp32():

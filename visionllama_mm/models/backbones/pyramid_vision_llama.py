@@ -61,12 +61,14 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
     at the stage grid's coordinates; each sub-sampled key at the **mean coordinate of the
     k x k cell it summarises**, ``x = j*k + (k-1)/2``, ``y = i*k + (k-1)/2`` (border cells
     average only their real positions). With ``rope_type='as2d'`` (AS2DRoPE) GSA
-    coordinates are multiplied by ``anchor / current grid`` per axis; the release
-    anchors every stage at 14. ``gsa_key_coords='official'`` reproduces the released
-    code instead (offset ``1 - 1/k`` and the reduced grid laid out with the
-    full-resolution row stride, wrong for ``k > 1``; the sr conv then drops a
-    remainder instead of padding) — use it, with ``lsa_mask_padding=False``, to run
-    released weights exactly as trained.
+    coordinates (queries and keys) are multiplied by ``anchor / current grid`` per axis
+    (``as2d_scale='per_axis'``); the release anchors every stage at 14 and multiplies
+    **both** axes by ``14 / H`` (stage grid height; ``as2d_scale='height'``), which
+    differs on non-square inputs (COCO, whole-image ADE20K). ``gsa_key_coords='official'``
+    reproduces the released code instead (offset ``1 - 1/k`` and the reduced grid laid
+    out with the full-resolution row stride, wrong for ``k > 1``; the sr conv then drops
+    a remainder instead of padding) — use it, with ``lsa_mask_padding=False`` and (under
+    AS2DRoPE) ``as2d_scale='height'``, to run released weights exactly as trained.
 
     Args:
         arch: ``'s'`` (64/128/256/512, depths 2/2/10/4, heads 2/4/8/16), ``'b'``
@@ -88,6 +90,9 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             (default 14). rope_theta / ntk_alpha: RoPE base / NTK factor.
         gsa_key_coords: ``'mean'`` (default) or ``'official'``, see above.
         lsa_mask_padding: mask padded window positions out of LSA's keys.
+        as2d_scale: AS2DRoPE scaling of GSA coordinates: ``'per_axis'`` (default; x by
+            ``anchor_w / W``, y by ``anchor_h / H``) or ``'height'`` (the release: both
+            by ``anchor_h / H``). Only used with ``rope_type='as2d'``.
         qkv_bias: bias of the q/k/v projections.
         layer_scale_init_value: layer-scale init (release 1e-4; 0 disables).
         drop_rate / attn_drop_rate / drop_path_rate: dropouts; drop path ramps linearly
@@ -136,6 +141,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                  ntk_alpha: float = 1.,
                  gsa_key_coords: str = 'mean',
                  lsa_mask_padding: bool = True,
+                 as2d_scale: str = 'per_axis',
                  qkv_bias: bool = True,
                  layer_scale_init_value: float = 1e-4,
                  drop_rate: float = 0.,
@@ -203,7 +209,8 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                     rope_type,
                     rope_theta,
                     anchor_grid=anchors[i],
-                    ntk_alpha=ntk_alpha))
+                    ntk_alpha=ntk_alpha,
+                    as2d_scale=as2d_scale))  # validated there
             self.lsa_ropes.append(
                 RotaryEmbedding2D(head_dim, '1d' if rope_type == '1d' else '2d',
                                   rope_theta))

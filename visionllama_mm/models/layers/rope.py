@@ -14,6 +14,8 @@ positions, GSA's pooled keys, window-local coordinates).
 - ``'as2d'``: AS2DRoPE, coordinates multiplied per axis by ``anchor / current grid``
   (``x * anchor_w / W``, ``y * anchor_h / H``), so a model trained on the anchor grid
   sees the same position range at any input size. At the anchor it *is* ``'2d'``.
+  ``as2d_scale='height'`` is the release's rule instead: x and y both multiplied by
+  ``anchor_h / H`` (its ``auto_scale``: ``14 / H``); the two agree on square grids.
 - ``'ntk'``: NTK-aware scaling, ``theta' = theta * alpha ** (d / (d - 2))`` with ``d``
   the rotary width of one axis (``Hc / 2``).
 - ``'1d'``: the paper's failing baseline, LLaMA's 1D RoPE over the flattened index
@@ -33,6 +35,7 @@ from torch import Tensor, nn
 from .table_cache import TableCache
 
 ROPE_TYPES = ('1d', '2d', 'as2d', 'ntk')
+AS2D_SCALES = ('per_axis', 'height')
 RopeTables = Tuple[Tensor, Tensor]
 
 
@@ -115,6 +118,9 @@ class RotaryEmbedding2D(nn.Module):
         anchor_grid: ``(H, W)`` anchor token grid of AS2DRoPE (the training grid,
             e.g. ``(14, 14)`` for 224 / 16). Required for ``'as2d'``.
         ntk_alpha: NTK-aware scaling factor ``alpha`` for ``'ntk'``.
+        as2d_scale: how ``'as2d'`` scales: ``'per_axis'`` (default; x by
+            ``anchor_w / W``, y by ``anchor_h / H``) or ``'height'`` (the release's
+            rule: both by ``anchor_h / H``). Ignored by the other types.
         cache_size: how many grid tables to keep (LRU).
 
     ``forward(coords, grid_hw)`` maps float coordinates ``(B|1, N, 2)`` (x, y) to
@@ -131,7 +137,8 @@ class RotaryEmbedding2D(nn.Module):
                  theta: float = 10000.,
                  anchor_grid: Optional[Sequence[int]] = None,
                  ntk_alpha: float = 1.,
-                 cache_size: int = 16) -> None:
+                 cache_size: int = 16,
+                 as2d_scale: str = 'per_axis') -> None:
         super().__init__()
         if rope_type not in ROPE_TYPES:
             raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
@@ -145,6 +152,10 @@ class RotaryEmbedding2D(nn.Module):
             anchor_grid = _anchor_pair(anchor_grid)
         if ntk_alpha <= 0:
             raise ValueError(f'ntk_alpha must be > 0, got {ntk_alpha}')
+        if as2d_scale not in AS2D_SCALES:
+            raise ValueError(f'as2d_scale must be one of {AS2D_SCALES}, '
+                             f'got {as2d_scale!r}')
+        self.as2d_scale = as2d_scale
         self.head_dim = head_dim
         self.rope_type = rope_type
         self.anchor_grid = anchor_grid
@@ -157,8 +168,9 @@ class RotaryEmbedding2D(nn.Module):
         self._cache = TableCache(cache_size)
 
     def extra_repr(self) -> str:
+        scale = f', as2d_scale={self.as2d_scale!r}' if self.rope_type == 'as2d' else ''
         return (f'head_dim={self.head_dim}, rope_type={self.rope_type!r}, '
-                f'theta={self.theta:g}, anchor_grid={self.anchor_grid}')
+                f'theta={self.theta:g}, anchor_grid={self.anchor_grid}{scale}')
 
     def frequencies(self, device: Optional[torch.device]) -> Tensor:
         step = 2 if self.rope_type == '1d' else 4
@@ -170,7 +182,10 @@ class RotaryEmbedding2D(nn.Module):
         """``(sx, sy)`` multipliers of the x and y coordinates for this grid."""
         if self.rope_type != 'as2d':
             return 1., 1.
-        return self.anchor_grid[1] / grid_hw[1], self.anchor_grid[0] / grid_hw[0]
+        sy = self.anchor_grid[0] / grid_hw[0]
+        if self.as2d_scale == 'height':
+            return sy, sy
+        return self.anchor_grid[1] / grid_hw[1], sy
 
     def forward(self, coords: Tensor, grid_hw: Sequence[int]) -> RopeTables:
         coords = coords.float()
