@@ -22,7 +22,7 @@ from torch import nn
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine.fsdp import (block_auto_wrap_policy, is_block,
                                         sharded_clip_grad_norm_)
-from visionllama_mm.models.layers import VisionLLaMABlock, ViTBlock
+from visionllama_mm.models.layers import TransformerBlock
 
 VITG = Path('configs/vitg/vit-g-p14_fsdp_8xb32-bf16_in1k.py')
 AIM3B = Path('configs/aim/aim-3b-p14_fsdp_8xb64-bf16_in1k.py')
@@ -64,8 +64,8 @@ def test_config_parses_and_builds_on_meta(path, params_b):
 
 
 def test_policy_and_check_fn_know_both_block_types():
-    vit = ViTBlock(8, 2, 16)
-    llama = VisionLLaMABlock(8, 2, 16)
+    vit = TransformerBlock(8, 2, 16, 'mlp')
+    llama = TransformerBlock(8, 2, 16, 'swiglu')
     assert is_block(vit) and is_block(llama) and not is_block(nn.Linear(2, 2))
 
 

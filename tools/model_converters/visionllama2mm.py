@@ -41,7 +41,7 @@ BLOCK_RULES = [
     (BLOCK + r'norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
     (BLOCK + r'attn\.(qkv|proj|q|kv|sr|norm)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
     (BLOCK + r'gamma_1$', r'layers.\1.gamma1.weight'),
-    (BLOCK + r'gamma_2$', r'layers.\1.ffn.gamma2.weight'),
+    (BLOCK + r'gamma_2$', r'layers.\1.gamma2.weight'),
     (BLOCK + r'mlp\.c_proj\.(weight|bias)$', r'layers.\1.ffn.w3.\2'),
 ]
 DEIT_RULES = [
@@ -134,6 +134,9 @@ def convert_mae(state: Dict,
                 r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
                 r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
             raise KeyError(f'unknown mae-layout key {key!r}')
+        # mmpretrain keeps layer scales inside attn / ffn; our block holds both
+        name = name.replace('.attn.gamma1.',
+                            '.gamma1.').replace('.ffn.gamma2.', '.gamma2.')
         out['backbone.' + name] = value
     return out
 

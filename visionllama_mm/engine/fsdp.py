@@ -1,8 +1,8 @@
 """Pieces that mmengine's ``FlexibleRunner`` + ``FSDPStrategy`` configs refer to by name.
 
 * ``vllama_block_auto_wrap_policy`` (``FUNCTIONS``): FSDP auto-wrap policy that makes
-  each transformer block (:class:`~visionllama_mm.models.layers.ViTBlock`,
-  :class:`~visionllama_mm.models.layers.VisionLLaMABlock`) one FSDP unit, so one
+  each transformer block (:class:`~visionllama_mm.models.layers.TransformerBlock`)
+  one FSDP unit, so one
   block's parameters are all-gathered at a time;
 * ``vllama_is_block`` (``FUNCTIONS``): the matching ``check_fn`` of the strategy's
   ``activation_checkpointing`` (a checkpoint wrapper inside every FSDP unit);
@@ -23,11 +23,11 @@ import torch.distributed as dist
 from mmengine.optim import OptimWrapper
 from torch import Tensor, nn
 
-from ..models.layers import VisionLLaMABlock, ViTBlock
+from ..models.layers import TransformerBlock
 from ..registry import FUNCTIONS, OPTIM_WRAPPERS
 
 #: Module classes that become one FSDP unit / one activation checkpoint each.
-BLOCK_TYPES = (ViTBlock, VisionLLaMABlock)
+BLOCK_TYPES = (TransformerBlock, )
 
 
 @FUNCTIONS.register_module(name='vllama_block_auto_wrap_policy')

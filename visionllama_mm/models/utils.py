@@ -28,12 +28,49 @@ def check_positive_ints(name: str, value: Union[int, Sequence[int]]) -> None:
                          f'got {value!r}')
 
 
-def linear_rates(end: float, num: int) -> List[float]:
-    """``num`` values from 0 to ``end`` evenly spaced (``torch.linspace(0, end, num)``
-    in plain Python floats, so a backbone builds under ``torch.device('meta')``)."""
+def drop_path_rates(rate: float, num: int, mode: str = 'linear') -> List[float]:
+    """Per-block drop-path rates: ``'linear'`` ramps from 0 to ``rate`` over ``num``
+    blocks (``torch.linspace`` in plain Python floats, so a backbone builds under
+    ``torch.device('meta')``), ``'uniform'`` uses ``rate`` everywhere."""
+    if mode == 'uniform':
+        return [rate] * num
+    if mode != 'linear':
+        raise ValueError(f"drop_path_mode must be 'linear' or 'uniform', got {mode!r}")
     if num <= 1:
         return [0.] * num
-    return [end * i / (num - 1) for i in range(num)]
+    return [rate * i / (num - 1) for i in range(num)]
+
+
+def check_heads(embed_dims: int, num_heads: int) -> None:
+    """``num_heads`` must be >= 1 and divide ``embed_dims``."""
+    if not _is_int(num_heads) or num_heads < 1 or embed_dims % num_heads:
+        raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
+                         f'num_heads ({num_heads})')
+
+
+def check_choice(name: str, value, allowed: Sequence) -> None:
+    """``ValueError`` naming ``name`` and the allowed values unless ``value`` is one."""
+    if value not in allowed:
+        raise ValueError(f'{name} must be one of {tuple(allowed)}, got {value!r}')
+
+
+def check_input_size(x: 'torch.Tensor', patch_size: int) -> None:
+    """An input ``(B, C, H, W)`` must hold at least one ``patch_size`` patch."""
+    if x.shape[-2] < patch_size or x.shape[-1] < patch_size:
+        raise ValueError(f'input {tuple(x.shape[-2:])} is smaller than one patch '
+                         f'(patch_size={patch_size})')
+
+
+def run_layer(layer: 'torch.nn.Module',
+              x: 'torch.Tensor',
+              *args,
+              with_cp: bool = False) -> 'torch.Tensor':
+    """``layer(x, *args)``, with activation checkpointing when ``with_cp`` (pass
+    ``self.with_cp and self.training``) and ``x`` needs gradients."""
+    if with_cp and x.requires_grad:
+        from torch.utils.checkpoint import checkpoint
+        return checkpoint(layer, x, *args, use_reentrant=False)
+    return layer(x, *args)
 
 
 def normalize_out_indices(out_indices: Union[int, Sequence[int]],
@@ -54,6 +91,9 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]],
 
 def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` with a report.
+
+    Kept beside mmengine's ``PretrainedInit``, which unpickles the file and only logs a
+    key mismatch: here loading is weights-only and a mismatch is an error.
 
     Loads weights-only (:func:`~visionllama_mm.engine.load_checkpoint_file` for local
     files: a pickled or damaged file is an error naming it), keeps the keys under
@@ -156,20 +196,3 @@ class FrozenStagesMixin:
         super().train(mode)
         self._freeze_stages()
         return self
-
-
-def plain_frozen_parts(backbone, extra_modules: Sequence[str] = ()) -> List:
-    """Frozen modules of a plain (ViT-like) backbone: the patch embedding and its
-    dropout, the first ``frozen_stages`` blocks and, when every block is frozen, the
-    final norms ``ln1`` / ``ln2`` and ``extra_modules`` that exist."""
-    drop = [
-        m for m in (getattr(backbone, n, None)
-                    for n in ('drop_after_embed', 'drop_after_pos')) if m is not None
-    ]
-    modules = [backbone.patch_embed, *drop, *backbone.layers[:backbone.frozen_stages]]
-    if backbone.frozen_stages >= backbone.num_layers:
-        modules += [
-            getattr(backbone, n) for n in ('ln1', 'ln2', *extra_modules)
-            if hasattr(backbone, n)
-        ]
-    return modules

@@ -98,11 +98,14 @@ def test_full_size_builds_on_meta_device(cfg):
 
 
 def test_linear_drop_path_rates_match_torch_linspace():
-    from visionllama_mm.models.utils import linear_rates
+    from visionllama_mm.models.utils import drop_path_rates
     for end, num in ((0.1, 12), (0.3, 24), (0.5, 1), (0.2, 2)):
-        assert linear_rates(end, num) == pytest.approx(
+        assert drop_path_rates(end, num) == pytest.approx(
             torch.linspace(0, end, num).tolist(), abs=1e-7)
-    assert linear_rates(0.1, 0) == []
+    assert drop_path_rates(0.1, 0) == []
+    assert drop_path_rates(0.1, 3, 'uniform') == [0.1] * 3
+    with pytest.raises(ValueError, match="drop_path_mode must be 'linear' or 'uniform'"):
+        drop_path_rates(0.1, 3, 'cosine')
 
 
 @pytest.mark.parametrize('name', list(CASES))

@@ -52,5 +52,5 @@ def test_window_errors():
     with pytest.raises(ValueError, match='window_size >= 1'):
         vitdet(window_size=0)
     with pytest.raises(
-            ValueError, match="window_rope_coords must be 'local' or 'global'"):
+            ValueError, match=r"window_rope_coords must be one of \('local', 'global'\)"):
         vitdet(window_rope_coords='relative')

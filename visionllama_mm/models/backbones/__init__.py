@@ -1,10 +1,7 @@
+from .aim import AIM
+from .plain_encoder import PlainEncoder
 from .pyramid_vision_llama import PyramidVisionLLaMA
 from .vision_llama import VisionLLaMA
+from .vit_g import ViTG
 
-__all__ = ['PyramidVisionLLaMA', 'VisionLLaMA']
-from .aim import AIM  # noqa: E402
-
-__all__ += ['AIM']
-from .vit_g import ViTG  # noqa: E402
-
-__all__ += ['ViTG']
+__all__ = ['AIM', 'PlainEncoder', 'PyramidVisionLLaMA', 'VisionLLaMA', 'ViTG']

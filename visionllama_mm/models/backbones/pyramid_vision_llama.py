@@ -7,15 +7,16 @@ from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
-                      LocallyGroupedAttention, RotaryEmbedding2D, VisionLLaMABlock,
+                      LocallyGroupedAttention, RotaryEmbedding2D, TransformerBlock,
                       gsa_key_coords, swiglu_hidden_dims)
-from ..utils import (FrozenStagesMixin, init_from_pretrained, linear_rates,
-                     normalize_out_indices, parse_arch)
+from ..utils import (FrozenStagesMixin, check_choice, check_heads, check_input_size,
+                     drop_path_rates, init_from_pretrained, normalize_out_indices,
+                     parse_arch, run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -97,7 +98,8 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         layer_scale_init_value: layer-scale init (release 1e-4; 0 disables).
         drop_rate / attn_drop_rate / drop_path_rate: dropouts; drop path ramps linearly
             over all blocks.
-        norm_eps: LayerNorm epsilon of the blocks (release 1e-5).
+        norm_cfg: every norm after the patch embeddings: blocks, ``norm_list``,
+            ``norm`` (release: LN, eps 1e-5).
         frozen_stages: freeze the first ``frozen_stages`` stages (embedding, blocks,
             stage norm).
         with_cp: activation checkpointing per block.
@@ -147,7 +149,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
-                 norm_eps: float = 1e-5,
+                 norm_cfg: Dict = dict(type='LN', eps=1e-5),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
@@ -167,14 +169,11 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.window_sizes = _per_stage(window_sizes, num_stages, 'window_sizes')
         self.sr_ratios = _per_stage(sr_ratios, num_stages, 'sr_ratios')
         anchors = _stage_anchors(rope_anchor, num_stages)
-        if out_type not in self.OUT_TYPES:
-            raise ValueError(
-                f'out_type must be one of {self.OUT_TYPES}, got {out_type!r}')
-        if rope_type not in ROPE_TYPES:
-            raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
-        if gsa_key_coords not in GSA_KEY_COORDS:
-            raise ValueError(f'gsa_key_coords must be one of {GSA_KEY_COORDS}, '
-                             f'got {gsa_key_coords!r}')
+        check_choice('out_type', out_type, self.OUT_TYPES)
+        check_choice('rope_type', rope_type, ROPE_TYPES)
+        check_choice('gsa_key_coords', gsa_key_coords, GSA_KEY_COORDS)
+        for dims, heads in zip(self.embed_dims, self.num_heads):
+            check_heads(dims, heads)
         self.out_indices = normalize_out_indices(out_indices, num_stages, 'stages')
         if out_type == 'avg_featmap' and self.out_indices != [num_stages - 1]:
             raise ValueError('out_type="avg_featmap" pools the last stage: set '
@@ -189,7 +188,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.layers = ModuleList()
         self.lsa_ropes = ModuleList()
         self.gsa_ropes = ModuleList()
-        drop_path_rates = linear_rates(drop_path_rate, sum(self.depths))
+        dpr = drop_path_rates(drop_path_rate, sum(self.depths))
         cursor = 0
         for i, (dims, depth,
                 heads) in enumerate(zip(self.embed_dims, self.depths, self.num_heads)):
@@ -235,14 +234,14 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                         drop_rate,
                         key_coords=gsa_key_coords)
                 blocks.append(
-                    VisionLLaMABlock(
+                    TransformerBlock(
                         dims,
                         heads,
                         ffn_dims[i],
                         ffn_bias=False,
                         layer_scale_init_value=layer_scale_init_value,
-                        drop_path_rate=drop_path_rates[cursor + j],
-                        norm_eps=norm_eps,
+                        drop_path_rate=dpr[cursor + j],
+                        norm_cfg=norm_cfg,
                         attn=attn))
             self.layers.append(ModuleList(blocks))
             cursor += depth
@@ -250,9 +249,9 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.norm_after_stage = norm_after_stage
         if norm_after_stage:
             self.norm_list = ModuleList(
-                [nn.LayerNorm(d, eps=norm_eps) for d in self.embed_dims])
+                [build_norm_layer(norm_cfg, d) for d in self.embed_dims])
         if out_type == 'avg_featmap':
-            self.norm = nn.LayerNorm(self.embed_dims[-1], eps=norm_eps)
+            self.norm = build_norm_layer(norm_cfg, self.embed_dims[-1])
         self._freeze_stages()
 
     def init_weights(self) -> None:
@@ -293,10 +292,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         return lsa, queries, keys
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        patch = self.patch_embeds[0].projection.kernel_size
-        if x.shape[-2] < patch[0] or x.shape[-1] < patch[1]:
-            raise ValueError(f'input {tuple(x.shape[-2:])} is smaller than one patch '
-                             f'(patch_size={patch[0]})')
+        check_input_size(x, self.patch_embeds[0].projection.kernel_size[0])
         outs = []
         batch = x.shape[0]
         for i in range(self.num_stages):
@@ -304,10 +300,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             lsa, queries, keys = self.stage_tables(i, hw, x.device)
             for j, block in enumerate(self.layers[i]):
                 args = (hw, lsa) if j % 2 == 0 else (hw, queries, keys)
-                if self.with_cp and self.training and x.requires_grad:
-                    x = checkpoint(block, x, *args, use_reentrant=False)
-                else:
-                    x = block(x, *args)
+                x = run_layer(block, x, *args, with_cp=self.with_cp and self.training)
             if self.norm_after_stage:
                 x = self.norm_list[i](x)
             if i == self.num_stages - 1 and self.out_type == 'avg_featmap':

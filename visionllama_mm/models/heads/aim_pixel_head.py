@@ -3,6 +3,7 @@ from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.model import BaseModule
+from mmpretrain.models.utils import build_norm_layer
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from torch import Tensor, nn
 
@@ -53,9 +54,9 @@ def next_patch_loss_mask(prefix_len: Tensor, num_patches: int) -> Tensor:
 class _ResidualMLP(nn.Module):
     """``x + fc2(GELU(fc1(LN(x))))`` without biases (the package's :class:`GELUMLP`)."""
 
-    def __init__(self, dims: int, hidden: int, norm_eps: float) -> None:
+    def __init__(self, dims: int, hidden: int, norm_cfg: dict) -> None:
         super().__init__()
-        self.ln = nn.LayerNorm(dims, eps=norm_eps)
+        self.ln = build_norm_layer(norm_cfg, dims)
         self.mlp = GELUMLP(dims, hidden, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -84,7 +85,8 @@ class AIMPixelHead(BaseModule):
         num_blocks: residual MLP blocks (12). mlp_ratio: hidden / width (4).
         patch_size: pixels per patch side. out_channels: image channels (3).
         with_pos_embed: add the sin-cos table after the projection.
-        norm_eps: LayerNorm epsilon. target_eps: target normalisation epsilon.
+        norm_cfg: every norm of the head (``dict(type='LN', eps=1e-6)``).
+        target_eps: target normalisation epsilon.
         loss: mmpretrain loss config, called as ``loss(pred, target, weights)``
             (``PixelReconstructionLoss``: masked mean of per-patch MSE).
 
@@ -100,7 +102,7 @@ class AIMPixelHead(BaseModule):
                  patch_size: int = 14,
                  out_channels: int = 3,
                  with_pos_embed: bool = True,
-                 norm_eps: float = 1e-6,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
                  target_eps: float = 1e-6,
                  loss: Optional[Dict] = None,
                  init_cfg: Optional[Dict] = None) -> None:
@@ -114,10 +116,10 @@ class AIMPixelHead(BaseModule):
             if in_channels != embed_dims else nn.Identity()
         self.pos_embed = SinCosPosEmbed2D(embed_dims) if with_pos_embed else None
         self.blocks = nn.Sequential(*[
-            _ResidualMLP(embed_dims, int(embed_dims * mlp_ratio), norm_eps)
+            _ResidualMLP(embed_dims, int(embed_dims * mlp_ratio), norm_cfg)
             for _ in range(num_blocks)
         ])
-        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm = build_norm_layer(norm_cfg, embed_dims)
         self.pred = nn.Linear(embed_dims, patch_size**2 * out_channels)
         self.loss_module = PRETRAIN_MODELS.build(
             loss or dict(type='PixelReconstructionLoss', criterion='L2'))

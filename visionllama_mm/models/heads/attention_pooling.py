@@ -110,7 +110,7 @@ class MAPClsHead(_TokenPoolingClsHead):
         num_classes: classes. in_channels: token width ``C``.
         num_heads: attention heads of the pooling.
         feedforward_channels: MLP hidden width (defaults to ``4 * C``).
-        qkv_bias: biases of q / kv. norm_eps: LayerNorm epsilon.
+        qkv_bias: biases of q / kv. norm_cfg: the norm of the MAP head.
         loss / topk / cal_acc / init_cfg: as mmpretrain's ``ClsHead``.
 
     Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
@@ -122,7 +122,7 @@ class MAPClsHead(_TokenPoolingClsHead):
                  num_heads: int,
                  feedforward_channels: Optional[int] = None,
                  qkv_bias: bool = True,
-                 norm_eps: float = 1e-6,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
                  loss: dict = _CE,
                  topk: Union[int, Tuple[int]] = (1, ),
                  cal_acc: bool = False,
@@ -133,4 +133,4 @@ class MAPClsHead(_TokenPoolingClsHead):
             num_heads,
             feedforward_channels=feedforward_channels,
             qkv_bias=qkv_bias,
-            norm_eps=norm_eps)
+            norm_cfg=norm_cfg)

@@ -1,24 +1,19 @@
 """Layers written once and shared by every backbone of the package."""
-from .attention import RoPEAttention, rope_attention
-from .llama_block import VisionLLaMABlock, swiglu_hidden_dims
+from .attention import RoPEAttention, prefix_causal_mask, rope_attention
+from .ffn import FFN_TYPES, GELUMLP, SplitSwiGLUFFN, build_ffn, swiglu_hidden_dims
+from .pooling import AttentionPooling, MultiheadAttentionPooling
+from .pos_embed import SinCosPosEmbed2D, sincos_pos_embed_2d
 from .rope import ROPE_TYPES, RotaryEmbedding2D, apply_rope, grid_coords, rotate_pairs
+from .table_cache import TableCache
+from .transformer_block import TransformerBlock
 from .window_attention import (GSA_KEY_COORDS, GlobalSubsampledAttention,
                                LocallyGroupedAttention, gsa_key_coords, window_coords)
 
 __all__ = [
-    'GSA_KEY_COORDS', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
-    'gsa_key_coords', 'window_coords', 'ROPE_TYPES', 'RotaryEmbedding2D', 'RoPEAttention',
-    'VisionLLaMABlock', 'apply_rope', 'grid_coords', 'rope_attention', 'rotate_pairs',
-    'swiglu_hidden_dims'
+    'AttentionPooling', 'FFN_TYPES', 'GELUMLP', 'GSA_KEY_COORDS',
+    'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'MultiheadAttentionPooling',
+    'ROPE_TYPES', 'RoPEAttention', 'RotaryEmbedding2D', 'SinCosPosEmbed2D',
+    'SplitSwiGLUFFN', 'TableCache', 'TransformerBlock', 'apply_rope', 'build_ffn',
+    'grid_coords', 'gsa_key_coords', 'prefix_causal_mask', 'rope_attention',
+    'rotate_pairs', 'sincos_pos_embed_2d', 'swiglu_hidden_dims', 'window_coords'
 ]
-from .attention import prefix_causal_mask  # noqa: E402
-from .pos_embed import SinCosPosEmbed2D, sincos_pos_embed_2d  # noqa: E402
-
-__all__ += ['SinCosPosEmbed2D', 'prefix_causal_mask', 'sincos_pos_embed_2d']
-from .pooling import AttentionPooling, MultiheadAttentionPooling  # noqa: E402
-from .vit_block import GELUMLP, ViTBlock  # noqa: E402
-
-__all__ += ['AttentionPooling', 'MultiheadAttentionPooling', 'GELUMLP', 'ViTBlock']
-from .table_cache import TableCache  # noqa: E402
-
-__all__ += ['TableCache']

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import check_heads
 from .rope import RopeTables, apply_rope
 
 
@@ -99,9 +100,7 @@ class RoPEAttention(nn.Module):
                  attn_drop: float = 0.,
                  proj_drop: float = 0.) -> None:
         super().__init__()
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
-                             f'num_heads ({num_heads})')
+        check_heads(embed_dims, num_heads)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.head_dim = embed_dims // num_heads

@@ -20,16 +20,12 @@ from typing import Optional
 
 import torch
 from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
+from ..utils import check_heads
 from .attention import rope_attention
-from .vit_block import GELUMLP
-
-
-def _check_heads(embed_dims: int, num_heads: int) -> None:
-    if num_heads < 1 or embed_dims % num_heads:
-        raise ValueError(f'embed_dims ({embed_dims}) must be divisible by num_heads '
-                         f'({num_heads}), and num_heads >= 1')
+from .ffn import GELUMLP
 
 
 def _check_tokens(x: Tensor, embed_dims: int, name: str) -> None:
@@ -70,7 +66,7 @@ class AttentionPooling(nn.Module):
                  use_batch_norm: bool = True,
                  qkv_bias: bool = False) -> None:
         super().__init__()
-        _check_heads(embed_dims, num_heads)
+        check_heads(embed_dims, num_heads)
         if num_queries < 1:
             raise ValueError(f'num_queries must be >= 1, got {num_queries}')
         self.embed_dims = embed_dims
@@ -115,7 +111,7 @@ class MultiheadAttentionPooling(nn.Module):
         num_queries: learned queries (``latent_len``); the first one's output is
             returned.
         qkv_bias: biases of ``q`` and ``kv``.
-        norm_eps: epsilon of the LayerNorm before the MLP.
+        norm_cfg: the norm before the MLP (None: ``dict(type='LN', eps=1e-6)``).
 
     Shapes: ``(B, N, C) -> (B, C)``.
     """
@@ -126,9 +122,9 @@ class MultiheadAttentionPooling(nn.Module):
                  feedforward_channels: Optional[int] = None,
                  num_queries: int = 1,
                  qkv_bias: bool = True,
-                 norm_eps: float = 1e-6) -> None:
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        _check_heads(embed_dims, num_heads)
+        check_heads(embed_dims, num_heads)
         if num_queries < 1:
             raise ValueError(f'num_queries must be >= 1, got {num_queries}')
         self.embed_dims = embed_dims
@@ -137,7 +133,7 @@ class MultiheadAttentionPooling(nn.Module):
         self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
         self.kv = nn.Linear(embed_dims, 2 * embed_dims, bias=qkv_bias)
         self.proj = nn.Linear(embed_dims, embed_dims)
-        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm = build_norm_layer(norm_cfg or dict(type='LN', eps=1e-6), embed_dims)
         self.mlp = GELUMLP(embed_dims, feedforward_channels or 4 * embed_dims)
         self.init_weights()
 

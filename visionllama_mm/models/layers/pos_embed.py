@@ -10,6 +10,9 @@ Layout (the one of MAE's ``get_2d_sincos_pos_embed`` and apple/ml-aim's
 
 The first half encodes the column, the second half the row. Nothing is learned or
 interpolated: every grid gets its own exact table.
+
+Kept beside mmpretrain's ``build_2d_sincos_position_embedding``, whose grid is laid out
+column-major (its first half encodes the row), which AIM's released weights do not use.
 """
 from typing import Optional, Tuple
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..utils import check_heads
 from .attention import rope_attention, rope_qkv_attention
 from .rope import RopeTables
 
@@ -82,9 +83,7 @@ class LocallyGroupedAttention(nn.Module):
                  proj_drop: float = 0.,
                  mask_padding: bool = True) -> None:
         super().__init__()
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
-                             f'num_heads ({num_heads})')
+        check_heads(embed_dims, num_heads)
         if window_size < 1:
             raise ValueError(f'window_size must be >= 1, got {window_size}')
         self.num_heads = num_heads
@@ -170,9 +169,7 @@ class GlobalSubsampledAttention(nn.Module):
                  proj_drop: float = 0.,
                  key_coords: str = 'mean') -> None:
         super().__init__()
-        if embed_dims % num_heads:
-            raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
-                             f'num_heads ({num_heads})')
+        check_heads(embed_dims, num_heads)
         if key_coords not in GSA_KEY_COORDS:
             raise ValueError(f'gsa_key_coords must be one of {GSA_KEY_COORDS}, '
                              f'got {key_coords!r}')

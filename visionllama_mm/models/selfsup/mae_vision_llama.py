@@ -3,12 +3,13 @@ from typing import Optional, Tuple, Union
 
 import torch
 from mmengine.model.weight_init import trunc_normal_
+from mmpretrain.models.selfsup.mae import MAEViT
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..backbones.vision_llama import VisionLLaMA
 from ..layers import grid_coords
+from ..utils import run_layer
 
 
 @MODELS.register_module()
@@ -64,32 +65,19 @@ class MAEVisionLLaMA(VisionLLaMA):
                        mask_ratio: float = 0.75,
                        coords: Optional[Tensor] = None
                        ) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
-        """Keep a random ``1 - mask_ratio`` of the tokens of each sample.
-
-        Args:
-            x: patch tokens ``(B, L, C)``.
-            mask_ratio: fraction to remove.
-            coords: their RoPE coordinates ``(1 or B, L, 2)``, gathered alongside.
+        """mmpretrain's ``MAEViT.random_masking`` (same draws and outputs) plus the
+        RoPE coordinates ``coords`` ``(1 or B, L, 2)`` of the kept tokens.
 
         Returns:
-            ``(x_masked, mask, ids_restore, coords_kept)`` — the first three exactly as
-            mmpretrain's ``MAEViT.random_masking``.
+            ``(x_masked, mask, ids_restore, coords_kept)``.
         """
-        batch, length, dims = x.shape
-        len_keep = int(length * (1 - mask_ratio))
-        noise = torch.rand(batch, length, device=x.device)
-        ids_shuffle = torch.argsort(noise, dim=1)
-        ids_restore = torch.argsort(ids_shuffle, dim=1)
-        ids_keep = ids_shuffle[:, :len_keep]
-        x_masked = torch.gather(x, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dims))
-        mask = torch.ones(batch, length, device=x.device)
-        mask[:, :len_keep] = 0
-        mask = torch.gather(mask, 1, ids_restore)
-        coords_kept = None
-        if coords is not None:
-            coords_kept = torch.gather(
-                coords.expand(batch, -1, -1), 1,
-                ids_keep.unsqueeze(-1).expand(-1, -1, 2))
+        x_masked, mask, ids_restore = MAEViT.random_masking(self, x, mask_ratio)
+        if coords is None:
+            return x_masked, mask, ids_restore, None
+        ids_keep = torch.argsort(ids_restore, dim=1)[:, :x_masked.shape[1]]
+        coords_kept = torch.gather(
+            coords.expand(x.shape[0], -1, -1), 1,
+            ids_keep.unsqueeze(-1).expand(-1, -1, 2))
         return x_masked, mask, ids_restore, coords_kept
 
     def forward(self, x: Tensor, mask: Optional[bool] = True):
@@ -105,13 +93,11 @@ class MAEVisionLLaMA(VisionLLaMA):
             cls_coord = torch.tensor(self.cls_coord(grid_hw), device=tokens.device)
             coords = torch.cat((cls_coord.expand(batch, 1, 2), coords), dim=1)
             tokens = torch.cat((cls, tokens), dim=1)
-        tokens = self.drop_after_embed(tokens)
+        tokens = self.drop_after_pos(tokens)
         rope = self.rope(coords, grid_hw)  # per sample: (B, N, Hc)
         for layer in self.layers:
-            if self.with_cp and self.training and tokens.requires_grad:
-                tokens = checkpoint(layer, tokens, rope, use_reentrant=False)
-            else:
-                tokens = layer(tokens, rope)
+            tokens = run_layer(
+                layer, tokens, rope, with_cp=self.with_cp and self.training)
         if not self.cls_token_in_blocks:
             tokens = torch.cat((cls, tokens), dim=1)
         if self.final_norm:
