@@ -1,5 +1,5 @@
 """AIM encoder (arXiv 2401.08541), mmpretrain ``VisionTransformer`` style."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +32,6 @@ class AIM(PlainEncoder):
             ``'3b'`` (3072/24/24), ``'7b'`` (4096/32/32) or a dict with ``embed_dims``,
             ``num_layers``, ``num_heads`` and optionally ``feedforward_channels``
             (default ``4 * embed_dims``).
-        patch_size: patch size (14).
         out_type: ``'raw'`` ``(B, N, C)`` (default), ``'featmap'``, ``'avg_featmap'``
             — one output per index — or ``'avg_layers'``: the mean of the outputs of
             **all** blocks in ``out_indices`` as one ``(B, N, C)`` tensor in a 1-tuple
@@ -41,8 +40,9 @@ class AIM(PlainEncoder):
         avg_layers_norm: apply ``ln1`` to the ``'avg_layers'`` mean. The release does
             **not** (``post_trunk_norm`` only acts on the last block and is discarded by
             ``AverageLayers``; the probe's BatchNorm normalises), hence the default.
-        pos_embed_temperature: sin-cos frequency base.
-        **kwargs: the other :class:`~.plain_encoder.PlainEncoder` arguments.
+        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s arguments; the defaults that
+            differ (``DEFAULTS``): ``patch_size=14``, ``pos_embed_type='sincos'``,
+            ``ffn_type='mlp'``, no biases, ``patch_norm=True``.
     """
     arch_zoo = {
         '600m': dict(embed_dims=1536, num_layers=24, num_heads=12),
@@ -52,32 +52,23 @@ class AIM(PlainEncoder):
     }
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'avg_layers')
 
+    DEFAULTS = dict(
+        patch_size=14,
+        pos_embed_type='sincos',
+        ffn_type='mlp',
+        qkv_bias=False,
+        proj_bias=False,
+        ffn_bias=False,
+        patch_norm=True)
+
     def __init__(self,
                  arch: Union[str, Dict] = '600m',
-                 img_size: Union[int, Sequence[int]] = 224,
-                 patch_size: int = 14,
-                 out_type: str = 'raw',
                  avg_layers_norm: bool = False,
-                 final_norm: bool = True,
-                 pos_embed_temperature: float = 10000.,
                  **kwargs) -> None:
-        if avg_layers_norm and not final_norm:
+        if avg_layers_norm and not kwargs.get('final_norm', True):
             raise ValueError('avg_layers_norm=True applies ln1, which needs '
                              'final_norm=True')
-        super().__init__(
-            arch,
-            img_size=img_size,
-            patch_size=patch_size,
-            out_type=out_type,
-            final_norm=final_norm,
-            pos_embed_type='sincos',
-            pos_embed_temperature=pos_embed_temperature,
-            ffn_type='mlp',
-            qkv_bias=False,
-            proj_bias=False,
-            ffn_bias=False,
-            patch_norm=True,
-            **kwargs)
+        super().__init__(arch, **{**self.DEFAULTS, **kwargs})
         self.avg_layers_norm = avg_layers_norm
 
     def init_block_weights(self) -> None:

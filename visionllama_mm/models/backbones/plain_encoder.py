@@ -24,8 +24,9 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     """A patch embedding, ``num_layers`` :class:`~..layers.TransformerBlock` s and a
     final norm, in mmpretrain's ``VisionTransformer`` conventions.
 
-    Subclasses set ``arch_zoo``, ``ESSENTIAL_KEYS``, ``OUT_TYPES`` and their defaults;
-    they extend :meth:`format_output` for their own pooling. Optional arch-dict keys
+    Subclasses set ``arch_zoo``, ``ESSENTIAL_KEYS``, ``OUT_TYPES`` and the argument
+    defaults that differ (``DEFAULTS``, merged under the config's arguments); they
+    extend :meth:`format_output` for their own pooling. Optional arch-dict keys
     ``feedforward_channels`` (default ``4 d`` for ``'mlp'``, LLaMA's
     ``round_up(8d/3, 256)`` for ``'swiglu'``), ``ffn_bias`` and
     ``layer_scale_init_value`` are used when the arguments of the same name are None
@@ -87,6 +88,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     ESSENTIAL_KEYS: Tuple[str, ...] = ('embed_dims', 'num_layers', 'num_heads')
     OUT_TYPES: Tuple[str, ...] = ('raw', 'cls_token', 'featmap', 'avg_featmap')
     ARCH_DEFAULTS: Dict = dict(ffn_bias=True, layer_scale_init_value=0.)
+    DEFAULTS: Dict = {}
 
     def __init__(self,
                  arch: Union[str, Dict],
@@ -174,6 +176,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
         self.window_size = window_size
         self.window_rope_coords = window_rope_coords
         self.norm_cfg = norm_cfg
+        self.qkv_bias = qkv_bias
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
 

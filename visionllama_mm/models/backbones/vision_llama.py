@@ -1,6 +1,6 @@
 """Plain VisionLLaMA backbone (arXiv 2403.00522), in mmpretrain's
 ``VisionTransformer`` style."""
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Union
 
 from ...registry import MODELS
 from ..layers import swiglu_hidden_dims
@@ -39,22 +39,13 @@ class VisionLLaMA(PlainEncoder):
             layer scale) or a dict with ``embed_dims``, ``num_layers``, ``num_heads``,
             ``feedforward_channels`` and optionally ``ffn_bias``,
             ``layer_scale_init_value``.
-        img_size: training input size; with ``patch_size`` it fixes the anchor grid of
-            AS2DRoPE (``rope_type='as2d'``).
-        patch_size: patch size (16).
-        out_type: ``'cls_token'`` (default), ``'raw'``, ``'featmap'`` or
-            ``'avg_featmap'``.
-        with_cls_token: prepend a learnable class token (default True).
-        drop_path_mode: ``'linear'`` (mmpretrain, MAE fine-tuning) or ``'uniform'``
-            (the supervised DeiT-III-style release).
-        ffn_drop_path: ``False`` applies drop path to the attention branch only, as
-            the release's MAE-derived blocks (fine-tune, UperNet, ViTDet).
-        **kwargs: the other :class:`~.plain_encoder.PlainEncoder` arguments (RoPE:
-            ``rope_type``, ``rope_theta``, ``rope_anchor``, ``ntk_alpha``,
-            ``cls_token_coord``; ViTDet windows: ``window_size``,
-            ``window_block_indexes``, ``window_rope_coords``; ``norm_cfg``,
-            ``qkv_bias``, ``layer_scale_init_value``, dropouts, ``frozen_stages``,
-            ``with_cp``, ``init_cfg``).
+        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s arguments; the defaults
+            that differ (``DEFAULTS``): ``out_type='cls_token'``,
+            ``with_cls_token=True``. Others used by the configs: ``img_size`` (with
+            ``patch_size`` 16 it fixes the AS2DRoPE anchor grid), ``rope_type``,
+            ``drop_path_mode`` (``'uniform'``: the supervised DeiT-III-style release),
+            ``ffn_drop_path=False`` (the release's MAE-derived blocks: fine-tune,
+            UperNet, ViTDet), ``window_size`` / ``window_block_indexes`` (ViTDet).
 
     Shapes: input ``(B, 3, H, W)`` -> tuple of ``len(out_indices)`` outputs.
     """
@@ -70,25 +61,7 @@ class VisionLLaMA(PlainEncoder):
     ESSENTIAL_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
     ARCH_DEFAULTS = dict(ffn_bias=False, layer_scale_init_value=0.)
 
-    def __init__(self,
-                 arch: Union[str, Dict] = 'b',
-                 img_size: Union[int, Sequence[int]] = 224,
-                 patch_size: int = 16,
-                 out_type: str = 'cls_token',
-                 with_cls_token: bool = True,
-                 drop_path_mode: str = 'linear',
-                 ffn_drop_path: bool = True,
-                 layer_scale_init_value: Optional[float] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            arch,
-            img_size=img_size,
-            patch_size=patch_size,
-            out_type=out_type,
-            with_cls_token=with_cls_token,
-            pos_embed_type='rope',
-            ffn_type='swiglu',
-            drop_path_mode=drop_path_mode,
-            ffn_drop_path=ffn_drop_path,
-            layer_scale_init_value=layer_scale_init_value,
-            **kwargs)
+    DEFAULTS = dict(out_type='cls_token', with_cls_token=True)
+
+    def __init__(self, arch: Union[str, Dict] = 'b', **kwargs) -> None:
+        super().__init__(arch, **{**self.DEFAULTS, **kwargs})

@@ -36,17 +36,14 @@ class ViTG(PlainEncoder):
             ``'base'``, ``'large'``, ``'huge'`` (the ViT family) or a dict with
             ``embed_dims``, ``num_layers``, ``num_heads``, ``feedforward_channels``.
             ``'G'`` and ``'g'`` are case-sensitive; every other name is not.
-        img_size: the size the position embedding is made for (the grid
-            ``img_size // patch_size``); other sizes resize it (``interpolate_mode``,
-            mmpretrain's ``resize_pos_embed``), nothing is stored.
-        patch_size: patch size (14).
-        out_type: ``'map'`` (default) ``(B, C)``: the MAP head on the last block (for
-            fine-tuning with a ``LinearClsHead``; needs ``out_indices=-1``), or
-            ``'raw'``, ``'featmap'`` (see ``featmap_stride``), ``'avg_featmap'``.
         map_feedforward_channels: MLP width of the MAP head (defaults to the trunk's).
-        frozen_stages: ``num_layers`` freezes the whole backbone, including the final
-            norms and the MAP head (a linear probe).
-        **kwargs: the other :class:`~.plain_encoder.PlainEncoder` arguments.
+        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s arguments; the defaults that
+            differ (``DEFAULTS``): ``patch_size=14``, ``pos_embed_type='learned'``
+            (made for the ``img_size`` grid, resized with ``interpolate_mode`` for
+            others, nothing stored), ``ffn_type='mlp'`` and ``out_type='map'``
+            ``(B, C)``: the MAP head on the last block (for fine-tuning with a
+            ``LinearClsHead``; needs ``out_indices=-1``). ``frozen_stages=num_layers``
+            freezes the whole backbone, MAP head included (a linear probe).
     """
     arch_zoo = {
         **dict.fromkeys(['t', 'tiny'], _arch(192, 12, 768, 3)),
@@ -63,31 +60,20 @@ class ViTG(PlainEncoder):
     ESSENTIAL_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'map')
 
+    DEFAULTS = dict(
+        patch_size=14, out_type='map', pos_embed_type='learned', ffn_type='mlp')
+
     def __init__(self,
                  arch: Union[str, Dict] = 'G',
-                 img_size: Union[int, Sequence[int]] = 224,
-                 patch_size: int = 14,
-                 out_indices: Union[int, Sequence[int]] = -1,
-                 out_type: str = 'map',
-                 qkv_bias: bool = True,
                  map_feedforward_channels: Optional[int] = None,
                  **kwargs) -> None:
-        super().__init__(
-            arch,
-            img_size=img_size,
-            patch_size=patch_size,
-            out_indices=out_indices,
-            out_type=out_type,
-            pos_embed_type='learned',
-            ffn_type='mlp',
-            qkv_bias=qkv_bias,
-            **kwargs)
-        if out_type == 'map':
+        super().__init__(arch, **{**self.DEFAULTS, **kwargs})
+        if self.out_type == 'map':
             self.attn_pool = MultiheadAttentionPooling(
                 self.embed_dims,
                 self.num_heads,
                 map_feedforward_channels or self.arch_settings['feedforward_channels'],
-                qkv_bias=qkv_bias,
+                qkv_bias=self.qkv_bias,
                 norm_cfg=self.norm_cfg)
             self._freeze_stages()  # again: the MAP head is frozen with every block
 

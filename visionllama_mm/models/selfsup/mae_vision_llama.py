@@ -35,18 +35,18 @@ class MAEVisionLLaMA(VisionLLaMA):
         **kwargs: the other :class:`VisionLLaMA` arguments.
     """
 
+    DEFAULTS = dict(VisionLLaMA.DEFAULTS, out_type='raw')
+
     def __init__(self,
                  arch: Union[str, dict] = 'b-mae',
                  mask_ratio: float = 0.75,
                  cls_token_in_blocks: bool = False,
-                 out_type: str = 'raw',
                  **kwargs) -> None:
-        kwargs.setdefault('with_cls_token', True)
-        if not kwargs['with_cls_token']:
+        if not kwargs.get('with_cls_token', True):
             raise ValueError('MAEVisionLLaMA needs with_cls_token=True: '
                              'MAEPretrainDecoder treats the first token as the class '
                              'token')
-        super().__init__(arch=arch, out_type=out_type, **kwargs)
+        super().__init__(arch, **kwargs)
         if not 0 <= mask_ratio < 1:
             raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
         self.mask_ratio = mask_ratio
