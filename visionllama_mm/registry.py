@@ -30,41 +30,24 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model',
-    parent=MMENGINE_MODELS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.models'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
-OPTIMIZERS = Registry(
-    'optimizer',
-    parent=MMENGINE_OPTIMIZERS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
-PARAM_SCHEDULERS = Registry(
-    'parameter scheduler',
-    parent=MMENGINE_PARAM_SCHEDULERS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper',
-    parent=MMENGINE_OPTIM_WRAPPERS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
-HOOKS = Registry(
-    'hook',
-    parent=MMENGINE_HOOKS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
-RUNNERS = Registry(
-    'runner',
-    parent=MMENGINE_RUNNERS,
-    scope='visionllama_mm',
-    locations=['visionllama_mm.engine'])
+
+def _child(name: str, parent: Registry, package: str = 'engine') -> Registry:
+    """A ``visionllama_mm``-scoped child of mmengine's root registry ``parent``."""
+    return Registry(
+        name,
+        parent=parent,
+        scope='visionllama_mm',
+        locations=[f'visionllama_mm.{package}'])
+
+
+MODELS = _child('model', MMENGINE_MODELS, 'models')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
+                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
+OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS)
+PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS)
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS)
+HOOKS = _child('hook', MMENGINE_HOOKS)
+RUNNERS = _child('runner', MMENGINE_RUNNERS)
 
 #: Downstream OpenMMLab packages whose registries receive our classes.
 DOWNSTREAM_SCOPES = ('mmpretrain', 'mmseg', 'mmdet')
