@@ -9,7 +9,7 @@
 # data path, learning rate and schedule are made for the demo.
 _base_ = [
     'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
-    '../_base_/reliable_runtime.py'
+    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -63,10 +63,10 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg=dict(
         custom_keys={
-            'ln': dict(decay_mult=0.0),
+            **_base_.no_weight_decay.norms,
+            **_base_.no_weight_decay.cls_token,
+            **_base_.no_weight_decay.mask_token,
             'bias': dict(decay_mult=0.0),
-            'mask_token': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
         }))
 param_scheduler = [
     dict(

@@ -7,7 +7,8 @@
 # mmdet's own Mask R-CNN 1x config (model, COCO instance dataset, runtime) is inherited;
 # only widths, anchor sizes, sample counts, data paths and the schedule change here.
 _base_ = [
-    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '../_base_/reliable_runtime.py'
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '../_base_/reliable_runtime.py',
+    '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -88,13 +89,10 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'norm': dict(decay_mult=0.),
-            '.ln1': dict(decay_mult=0.),
-            '.ln2': dict(decay_mult=0.),
-            '.gamma': dict(decay_mult=0.)
-        }),
+    paramwise_cfg=dict(custom_keys={
+        **_base_.no_weight_decay.norms,
+        **_base_.no_weight_decay.layer_scale
+    }),
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=40),

@@ -6,13 +6,12 @@
 # inherited; only sizes, data paths and the schedule are changed here.
 _base_ = [
     'mmseg::_base_/models/twins_pcpvt-s_upernet.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py',
-    '../_base_/reliable_runtime.py'
+    '_base_/datasets/demo-shapes_ade.py', 'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_160k.py', '../_base_/reliable_runtime.py',
+    '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-classes = ('background', 'circle', 'square', 'triangle')
-palette = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
 crop_size = (128, 128)
 class_weight = [0.25, 1.0, 1.0, 1.0]
 norm_cfg = dict(type='BN', requires_grad=True)  # single process on CPU: no SyncBN
@@ -44,28 +43,17 @@ model = dict(
         channels=48,
         pool_scales=(1, 2, 4),
         dropout_ratio=0.0,
-        num_classes=len(classes),
+        num_classes=len(_base_.classes),
         norm_cfg=norm_cfg,
         loss_decode=dict(class_weight=class_weight)),
     auxiliary_head=dict(
         in_channels=64,
         channels=32,
         dropout_ratio=0.0,
-        num_classes=len(classes),
+        num_classes=len(_base_.classes),
         norm_cfg=norm_cfg,
         loss_decode=dict(class_weight=class_weight)))
 
-# ADE20KDataset refuses class names outside its 150 ADE classes ("new classes ... is
-# not a subset of classes ... in METAINFO"), so the same ADE20K layout (images/*.jpg,
-# annotations/*.png, 0 = unlabelled -> 255 by reduce_zero_label) is read by its parent
-# BaseSegDataset with the demo's classes.
-dataset = dict(
-    type='BaseSegDataset',
-    img_suffix='.jpg',
-    seg_map_suffix='.png',
-    data_root='data/demo/ade',
-    metainfo=dict(classes=classes, palette=palette),
-    reduce_zero_label=True)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -88,28 +76,23 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(**dataset, pipeline=train_pipeline))
+    dataset=dict(**_base_.dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(**dataset, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
+    dataset=dict(**_base_.dataset, pipeline=test_pipeline))
+test_dataloader = val_dataloader  # evaluator: mIoU, as the mmseg base
 
 max_iters = 3000
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01),
-    paramwise_cfg=dict(
-        custom_keys={
-            'norm': dict(decay_mult=0.),
-            '.ln1': dict(decay_mult=0.),
-            '.ln2': dict(decay_mult=0.),
-            '.gamma': dict(decay_mult=0.)
-        }),
+    paramwise_cfg=dict(custom_keys={
+        **_base_.no_weight_decay.norms,
+        **_base_.no_weight_decay.layer_scale
+    }),
     clip_grad=None)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),

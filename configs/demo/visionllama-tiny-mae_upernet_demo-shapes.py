@@ -11,11 +11,10 @@
 # the stride-1 pyramid level small on the CPU.
 _base_ = [
     '../mae_visionllama/upernet/'
-    'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py'
+    'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py',
+    '_base_/datasets/demo-shapes_ade.py'
 ]
 
-classes = ('background', 'circle', 'square', 'triangle')
-palette = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
 crop_size = (64, 64)
 checkpoint = 'work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth'
 norm_cfg = dict(type='BN', requires_grad=True)  # single process on CPU: no SyncBN
@@ -47,25 +46,16 @@ model = dict(
         channels=48,
         pool_scales=(1, 2, 4),
         dropout_ratio=0.0,
-        num_classes=len(classes),
+        num_classes=len(_base_.classes),
         norm_cfg=norm_cfg),
     auxiliary_head=dict(
         in_channels=64,
         channels=32,
         dropout_ratio=0.0,
-        num_classes=len(classes),
+        num_classes=len(_base_.classes),
         norm_cfg=norm_cfg),
     test_cfg=dict(mode='whole'))
 
-# ADE20KDataset refuses class names outside its 150 classes, so the same layout is read
-# by its parent BaseSegDataset with the demo's classes (0 = unlabelled -> 255).
-dataset = dict(
-    type='BaseSegDataset',
-    img_suffix='.jpg',
-    seg_map_suffix='.png',
-    data_root='data/demo/ade',
-    metainfo=dict(classes=classes, palette=palette),
-    reduce_zero_label=True)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -84,12 +74,12 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(**dataset, pipeline=train_pipeline))
+    dataset=dict(**_base_.dataset, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(**dataset, pipeline=test_pipeline))
+    dataset=dict(**_base_.dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # the shapes are told apart (not just found) only after several hundred iterations

@@ -3,7 +3,7 @@
 #   python tools/train.py configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
 _base_ = [
     'mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
-    '../_base_/reliable_runtime.py'
+    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -39,7 +39,7 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={'.cls_token': dict(decay_mult=0.0)}),
+    paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.cls_token}),
     clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(

@@ -8,7 +8,7 @@
 #   python tools/train.py configs/demo/vit-tiny-p8_map_demo-shapes.py
 _base_ = [
     'mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
-    '../_base_/reliable_runtime.py'
+    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -42,7 +42,8 @@ optim_wrapper = dict(
         head_prefix='head.',
         head_weight_decay=1.0,
         body_weight_decay=0.05,
-        no_decay_keys=('pos_embed', '.latent')),
+        no_decay_keys=(*_base_.no_weight_decay.pos_embed,
+                       *_base_.no_weight_decay.map_latent)),
     clip_grad=dict(max_norm=1.0))
 max_epochs = 40
 param_scheduler = [

@@ -1,7 +1,8 @@
 # Mask R-CNN, FPN, Pyramid VisionLLaMA-S, COCO 1x.
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = [
-    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py', '../_base_/reliable_runtime.py'
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py', '../_base_/reliable_runtime.py',
+    '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -26,7 +27,4 @@ model = dict(
 # release's norm1/norm2 ln1/ln2: exempt those as well.
 optim_wrapper = dict(
     optimizer=dict(lr=1e-4, weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={
-        '.ln1': dict(decay_mult=0.),
-        '.ln2': dict(decay_mult=0.),
-    }))
+    paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.norms}))

@@ -2,7 +2,7 @@
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = [
     'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
-    '../_base_/reliable_runtime.py'
+    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -25,9 +25,5 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(lr=1e-4, weight_decay=0.05),
-    paramwise_cfg=dict(
-        # as the 1x config
-        custom_keys={
-            '.ln1': dict(decay_mult=0.),
-            '.ln2': dict(decay_mult=0.),
-        }))
+    # as the 1x config
+    paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.norms}))

@@ -2,7 +2,7 @@
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = [
     'mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py',
-    '../_base_/reliable_runtime.py'
+    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -29,8 +29,4 @@ model = dict(
 # release's norm1/norm2, GSA's sr norm, patch-embedding and stage norms); our blocks call
 # norm1/norm2 ln1/ln2: exempt those too. The layer-scale gammas (release: gamma_1 /
 # gamma_2) and biases are decayed, as in the release.
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        '.ln1': dict(decay_mult=0.),
-        '.ln2': dict(decay_mult=0.),
-    }))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.norms}))

@@ -3,7 +3,8 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
-    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py',
+    '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -52,7 +53,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         _delete_=True,
         flat_decay_mult=0.0,
-        custom_keys={'.cls_token': dict(decay_mult=0.0)}))
+        custom_keys={**_base_.no_weight_decay.cls_token}))
 param_scheduler = [
     dict(
         type='LinearLR',

@@ -1,6 +1,6 @@
 # Attentive probe (a fresh MAP head) of a frozen ViT-G/14 on ImageNet-1k.
 # Recipe notes: configs/vitg/README.md ("Configs").
-_base_ = ['./vit-g-p14_linear-probe_8xb128-90e_in1k.py']
+_base_ = ['./vit-g-p14_linear-probe_8xb128-90e_in1k.py', '../_base_/no_weight_decay.py']
 
 model = dict(
     backbone=dict(out_type='raw'),
@@ -17,7 +17,8 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(
         _delete_=True, type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'.latent': dict(decay_mult=0.)}))
+    paramwise_cfg=dict(
+        flat_decay_mult=0.0, custom_keys={**_base_.no_weight_decay.map_latent}))
 
 max_epochs = 90
 param_scheduler = [

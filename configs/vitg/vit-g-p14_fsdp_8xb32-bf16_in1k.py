@@ -21,7 +21,8 @@ optim_wrapper = dict(
         head_weight_decay=3.0,
         body_weight_decay=0.03,
         no_decay_flat=True,
-        no_decay_keys=('pos_embed', '.latent'),
+        no_decay_keys=(*_base_.no_weight_decay.pos_embed,
+                       *_base_.no_weight_decay.map_latent),
         decay_mode='lr'),
     clip_grad=dict(max_norm=1.0))
 

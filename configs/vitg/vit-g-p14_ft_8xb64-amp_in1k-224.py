@@ -2,7 +2,8 @@
 # Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
-    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
+    'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py',
+    '../_base_/no_weight_decay.py'
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
@@ -49,7 +50,8 @@ optim_wrapper = dict(
         head_weight_decay=3.0,
         body_weight_decay=0.03,
         no_decay_flat=True,
-        no_decay_keys=('pos_embed', '.latent'),
+        no_decay_keys=(*_base_.no_weight_decay.pos_embed,
+                       *_base_.no_weight_decay.map_latent),
         decay_mode='lr'),
     clip_grad=dict(max_norm=1.0))
 
