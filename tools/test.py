@@ -1,59 +1,41 @@
 """Test (and evaluate) a checkpoint with an mmpretrain, mmseg or mmdet config.
 
 The config's ``default_scope`` picks the project; see
-:mod:`visionllama_mm.apis.launch` for the shared option handling and the
-fallbacks for machines without a CUDA device.
+:mod:`visionllama_mm.apis.launch` for the options shared with ``tools/train.py``
+and the fallbacks for machines without a CUDA device.
 """
 import argparse
-import os
-import sys
-
-from mmengine.config import Config, DictAction
 
 import visionllama_mm  # noqa: F401  (registers our classes)
-from visionllama_mm.apis import build_runner, prepare_test_config, user_errors
+from visionllama_mm.apis import parse_launch_args, prepare_test_config, run_tool
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
+def add_test_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='dir to save the file with evaluation metrics')
     parser.add_argument('--out', help='dump predictions to this pickle file (.pkl)')
     parser.add_argument(
         '--show-dir',
         help='save painted images here (needs the config\'s visualization '
         'hook)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'test_dataloader.batch_size=1 or key="[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+
+
+def parse_args() -> argparse.Namespace:
+    return parse_launch_args(
+        'Test (and eval) a model',
+        config_help='test config file path',
+        work_dir_help='dir to save the file with evaluation metrics',
+        cfg_options_example='test_dataloader.batch_size=1',
+        add_tool_args=add_test_args)
 
 
 def main() -> None:
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
-    try:
-        prepare_test_config(cfg, args)
-        runner = build_runner(cfg)
-    except user_errors() as e:
-        sys.exit(f'test.py: error: {e}')
-    try:
-        runner.test()
-    except (*user_errors(), FileNotFoundError) as e:
-        runner.logger.error(str(e))
-        sys.exit(f'test.py: error: {e}')
+    # a missing checkpoint file shows up only when the runner loads it
+    run_tool(
+        'test.py',
+        parse_args(),
+        prepare_test_config,
+        'test',
+        run_errors=(FileNotFoundError, ))
 
 
 if __name__ == '__main__':

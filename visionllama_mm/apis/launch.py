@@ -24,10 +24,12 @@ need them.
 """
 import argparse
 import importlib
+import os
 import os.path as osp
-from typing import Any, Iterator, List, Optional, Tuple
+import sys
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from ..engine.runner import (RELIABLE_RUNNER, IncompatibleConfigError,
@@ -37,7 +39,8 @@ __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
-    'add_reliability_hooks', 'check_task_compatibility', 'build_runner', 'user_errors'
+    'add_reliability_hooks', 'check_task_compatibility', 'build_runner', 'user_errors',
+    'parse_launch_args', 'run_tool'
 ]
 
 #: ``default_scope`` values the tools know how to run.
@@ -306,6 +309,65 @@ def init_cpu_distributed(cfg: Config, launcher: str) -> bool:
     dist_cfg.setdefault('backend', 'gloo')
     torch_dist.init_process_group(**dist_cfg)
     return True
+
+
+# --------------------------------------------------------------------------
+# command line of tools/train.py and tools/test.py
+# --------------------------------------------------------------------------
+def parse_launch_args(description: str,
+                      config_help: str,
+                      work_dir_help: str,
+                      cfg_options_example: str,
+                      add_tool_args: Callable[[argparse.ArgumentParser], None],
+                      argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse the command line of ``tools/train.py`` / ``tools/test.py``.
+
+    The options both tools take (``config``, ``--work-dir``, ``--cfg-options``,
+    ``--launcher``, ``--local_rank``) are defined here; ``add_tool_args`` adds the
+    tool's own ones (after ``--work-dir``, so ``--help`` lists them in the upstream
+    tools' order). ``LOCAL_RANK`` is set from ``--local_rank`` unless already set.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help=config_help)
+    parser.add_argument('--work-dir', help=work_dir_help)
+    add_tool_args(parser)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        f'{cfg_options_example} or key="[a,b]"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def run_tool(tool: str,
+             args: argparse.Namespace,
+             prepare: Callable[[Config, argparse.Namespace], Config],
+             method: str,
+             run_errors: Tuple[type, ...] = ()) -> None:
+    """Load ``args.config``, apply the options (``prepare``), build the runner and
+    call its ``method`` (``'train'`` / ``'test'``); a user error (a bad config or
+    option, or one of ``run_errors`` while running) exits with
+    ``<tool>: error: <message>`` instead of a traceback."""
+    cfg = Config.fromfile(args.config)
+    try:
+        prepare(cfg, args)
+        runner = build_runner(cfg)
+    except user_errors() as e:
+        sys.exit(f'{tool}: error: {e}')
+    try:
+        getattr(runner, method)()
+    except (*user_errors(), *run_errors) as e:
+        runner.logger.error(str(e))
+        sys.exit(f'{tool}: error: {e}')
 
 
 # --------------------------------------------------------------------------
