@@ -473,8 +473,8 @@ def _dense_out_types(kind: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
     """For one of our backbones: (out_types giving NCHW maps, default out_type).
 
     Read from the registered class itself (``OUT_TYPES`` and the ``out_type``
-    default of ``__init__``), so the check follows the backbones; None for any
-    other backbone.
+    default: its ``DEFAULTS`` or the first ``__init__`` in its MRO that names it), so
+    the check follows the backbones; None for any other backbone.
     """
     import inspect
 
@@ -484,10 +484,14 @@ def _dense_out_types(kind: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
     cls = MODELS.module_dict.get(kind.split('.')[-1])
     if cls is None or not hasattr(cls, 'OUT_TYPES'):
         return None
-    default = inspect.signature(cls.__init__).parameters.get('out_type')
-    if default is None:
-        return None
-    return tuple(t for t in cls.OUT_TYPES if t == 'featmap'), default.default
+    featmap = tuple(t for t in cls.OUT_TYPES if t == 'featmap')
+    if 'out_type' in getattr(cls, 'DEFAULTS', {}):
+        return featmap, cls.DEFAULTS['out_type']
+    for klass in cls.__mro__:
+        param = inspect.signature(klass.__init__).parameters.get('out_type')
+        if param is not None:
+            return featmap, param.default
+    return None
 
 
 def check_task_compatibility(cfg: Config) -> None:
