@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from visionllama_mm.models import AIM, MAEVisionLLaMA, ViTG, VisionLLaMA
+from visionllama_mm.models import AIM, MAEVisionLLaMA, VisionLLaMA, ViTG
 from visionllama_mm.models.backbones import PlainEncoder
 from visionllama_mm.models.layers import GELUMLP, SplitSwiGLUFFN, TransformerBlock
 
