@@ -127,3 +127,19 @@ def test_blocks_after_the_last_output_are_not_run():
         layer.register_forward_hook(lambda *_, i=i: calls.append(i))
     model(torch.randn(1, 3, 32, 32))
     assert calls == [0, 1]
+
+
+def test_rmsnorm_is_one_config_line():
+    """``norm_cfg`` switches every norm of a plain backbone, e.g. to LLaMA's RMSNorm
+    (registered as ``RMSNorm``), without touching a backbone file."""
+    ln = BACKBONES['visionllama']().eval()
+    rms = BACKBONES['visionllama'](norm_cfg=dict(type='RMSNorm', eps=1e-6)).eval()
+    assert not any(isinstance(m, nn.LayerNorm) for m in rms.modules())
+    assert sum(isinstance(m, nn.RMSNorm) for m in rms.modules()) == 2 * 4 + 1
+    rms.load_state_dict({
+        k: v
+        for k, v in ln.state_dict().items() if k in rms.state_dict()
+    })
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (rms(x)[0] - ln(x)[0]).abs().amax() > 1e-3

@@ -1,4 +1,5 @@
 """Layers written once and shared by every backbone of the package."""
+from . import norm  # noqa: F401  (registers RMSNorm)
 from .attention import RoPEAttention, prefix_causal_mask, rope_attention
 from .ffn import FFN_TYPES, GELUMLP, SplitSwiGLUFFN, build_ffn, swiglu_hidden_dims
 from .pooling import AttentionPooling, MultiheadAttentionPooling
