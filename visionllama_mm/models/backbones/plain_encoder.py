@@ -196,15 +196,15 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                              pos_embed_temperature)
         self.drop_after_pos = nn.Dropout(drop_rate)
 
-        settings = self.arch_settings
-        settings = {**self.ARCH_DEFAULTS, **settings}
+        settings = {**self.ARCH_DEFAULTS, **self.arch_settings}
         if ffn_bias is None:
             ffn_bias = settings['ffn_bias']
         if layer_scale_init_value is None:
             layer_scale_init_value = settings['layer_scale_init_value']
-        ffn_dims = settings.get('feedforward_channels') or (
-            4 *
-            self.embed_dims if ffn_type == 'mlp' else swiglu_hidden_dims(self.embed_dims))
+        ffn_dims = settings.get('feedforward_channels')
+        if not ffn_dims:
+            ffn_dims = 4 * self.embed_dims if ffn_type == 'mlp' else \
+                swiglu_hidden_dims(self.embed_dims)
         rates = drop_path_rates(drop_path_rate, self.num_layers, drop_path_mode)
         self.layers = ModuleList([
             TransformerBlock(
