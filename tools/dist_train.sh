@@ -2,7 +2,7 @@
 # Distributed training on one or more nodes with torchrun.
 #   tools/dist_train.sh CONFIG NPROC [train.py args...]
 # NPROC processes on this node (one per GPU; on a machine without CUDA they train on
-# the CPU with the gloo backend, see visionllama_mm/apis/launch.py).
+# the CPU with the gloo backend, see visionllama_mm/utils/launch.py).
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node.
 # PYTHON picks the interpreter (default: python); torchrun is run as
 # `$PYTHON -m torch.distributed.run`, so it is the one of that interpreter.

@@ -1,13 +1,13 @@
 """Test (and evaluate) a checkpoint with an mmpretrain, mmseg or mmdet config.
 
 The config's ``default_scope`` picks the project; see
-:mod:`visionllama_mm.apis.launch` for the options shared with ``tools/train.py``
+:mod:`visionllama_mm.utils.launch` for the options shared with ``tools/train.py``
 and the fallbacks for machines without a CUDA device.
 """
 import argparse
 
 import visionllama_mm  # noqa: F401  (registers our classes)
-from visionllama_mm.apis import parse_launch_args, prepare_test_config, run_tool
+from visionllama_mm.utils import parse_launch_args, prepare_test_config, run_tool
 
 
 def add_test_args(parser: argparse.ArgumentParser) -> None:

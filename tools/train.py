@@ -1,13 +1,13 @@
 """Train a model from an mmpretrain, mmseg or mmdet config.
 
 The config's ``default_scope`` picks the project; see
-:mod:`visionllama_mm.apis.launch` for the options shared with ``tools/test.py``
+:mod:`visionllama_mm.utils.launch` for the options shared with ``tools/test.py``
 and the fallbacks for machines without a CUDA device.
 """
 import argparse
 
 import visionllama_mm  # noqa: F401  (registers our classes)
-from visionllama_mm.apis import parse_launch_args, prepare_train_config, run_tool
+from visionllama_mm.utils import parse_launch_args, prepare_train_config, run_tool
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Interleaved timing and per-repetition ratios of the benchmark tools (logic only)."""
 import pytest
 
-from visionllama_mm.apis import interleaved_seconds, ratio_stats
+from visionllama_mm.utils import interleaved_seconds, ratio_stats
 
 
 def test_steps_run_in_turn_after_warmup():

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from visionllama_mm.apis import (LaunchError, check_amp, convert_syncbn_for_cpu,
+from visionllama_mm.utils import (LaunchError, check_amp, convert_syncbn_for_cpu,
                                  get_scope, import_scope, init_cpu_distributed, launch,
                                  prepare_test_config, prepare_train_config,
                                  setup_cpu_distributed)

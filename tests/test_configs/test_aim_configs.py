@@ -18,7 +18,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import convert_syncbn_for_cpu
+from visionllama_mm.utils import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/aim')
 PRETRAIN = CONFIG_DIR / 'aim-600m-p14_8xb512-amp-cosine-800e_in1k.py'

@@ -19,7 +19,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import convert_syncbn_for_cpu
+from visionllama_mm.utils import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/mae_visionllama')
 MAE = sorted(CONFIG_DIR.glob('mae_visionllama-*.py'))

@@ -17,7 +17,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import convert_syncbn_for_cpu
+from visionllama_mm.utils import convert_syncbn_for_cpu
 from visionllama_mm.engine.optimizers import FactoredAdamW
 
 CONFIG_DIR = Path('configs/vitg')

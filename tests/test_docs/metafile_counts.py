@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
-from visionllama_mm.apis import (convert_syncbn_for_cpu, count_flops, import_scope,
+from visionllama_mm.utils import (convert_syncbn_for_cpu, count_flops, import_scope,
                                  load_config, make_batch, strip_pretrained)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def flops_shape(cfg: Config, scope: str) -> Tuple[int, int]:
 def measure_on_meta(config: str) -> Dict[str, int]:
     """Parameters and FLOPs of ``config`` as ``get_flops.py`` counts them, on meta.
 
-    The config is prepared as ``visionllama_mm.apis.build_model`` prepares it (scope
+    The config is prepared as ``visionllama_mm.utils.build_model`` prepares it (scope
     imported, pretrained files dropped, SyncBN -> BN, the top-level data preprocessor
     put into the model); the model is built under ``torch.device('meta')``, the
     ``make_batch`` image (batch 1) goes through its data preprocessor, and

@@ -52,7 +52,7 @@ def build_optimizer(optim_wrapper: dict, model: nn.Module):
 
 def mmseg_mae_config(**optim_wrapper):
     """mmseg's own MAE UperNet config with our plain backbone swapped in."""
-    from visionllama_mm.apis import load_config
+    from visionllama_mm.utils import load_config
     cfg = load_config('mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py')
     cfg.merge_from_dict(
         dict(

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import (LaunchError, build_runner, check_task_compatibility,
+from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
                                  prepare_train_config)
 from visionllama_mm.engine import InputChannelsHook, NonFiniteLossError
 from visionllama_mm.models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG

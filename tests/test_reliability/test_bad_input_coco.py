@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.datasets import (DataError, check_annotation_file,
+from visionllama_mm.engine.checks import (DataError, check_annotation_file,
                                      check_coco_annotations, check_dataset_files)
 
 DET = 'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'

@@ -11,7 +11,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.datasets import (DataError, check_annotation_file, check_dataset,
+from visionllama_mm.engine.checks import (DataError, check_annotation_file, check_dataset,
                                      check_dataset_files)
 from visionllama_mm.engine import DataCheckHook
 

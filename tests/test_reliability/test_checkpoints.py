@@ -9,7 +9,7 @@ import torch
 from reliability_helpers import PAUSED, finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
-from visionllama_mm.engine.checkpointing import CheckpointLoadError, checkpoint_candidates
+from visionllama_mm.fileio import CheckpointLoadError, checkpoint_candidates
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 SHORT = [

@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from torch.utils.flop_counter import FlopCounterMode
 
-from visionllama_mm.apis import (LaunchError, build_model, load_config, make_batch,
+from visionllama_mm.utils import (LaunchError, build_model, load_config, make_batch,
                                  resolve_config_path, strip_pretrained)
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'

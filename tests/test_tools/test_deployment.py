@@ -19,7 +19,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import build_model, load_config
+from visionllama_mm.utils import build_model, load_config
 from visionllama_mm.apis.deploy import (detect_task, export_onnx, onnx_session,
                                         parity_rows, read_export_metadata)
 

@@ -19,7 +19,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.apis import convert_syncbn_for_cpu
+from visionllama_mm.utils import convert_syncbn_for_cpu
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAE = 'configs/demo/mae_visionllama-tiny-p4_demo-shapes.py'

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.config import DictAction
 
-from visionllama_mm.apis import (build_model, config_name, describe_device, get_scope,
+from visionllama_mm.utils import (build_model, config_name, describe_device, get_scope,
                                  load_config, make_batch, markdown_table, median_seconds,
                                  seg_test_mode)
 

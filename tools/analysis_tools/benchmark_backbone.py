@@ -443,7 +443,7 @@ def _record_error(row: Dict, err: Exception) -> None:
 
 def run_group(names: List[str], args, peak_measured: Optional[float]) -> List[Dict]:
     """Prepare every (model, mode) of a group, then time them interleaved."""
-    from visionllama_mm.apis import interleaved_seconds
+    from visionllama_mm.utils import interleaved_seconds
     rows, steps = [], {}
     for name in names:
         model_rows, model_steps = prepare(name, args)
@@ -483,8 +483,8 @@ def run_group(names: List[str], args, peak_measured: Optional[float]) -> List[Di
 
 def pair_ratios(rows: List[Dict], pairs: List[Tuple[str, str]]) -> List[Dict]:
     """img/s of A over B per repetition (= B's step time / A's), per mode: median and
-    min-max (:func:`visionllama_mm.apis.ratio_stats`)."""
-    from visionllama_mm.apis import ratio_stats
+    min-max (:func:`visionllama_mm.utils.ratio_stats`)."""
+    from visionllama_mm.utils import ratio_stats
     found = {(r['model'], r['mode']): r for r in rows if 'error' not in r}
     out = []
     for a, b in pairs:

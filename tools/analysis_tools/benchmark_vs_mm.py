@@ -39,7 +39,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 
 import visionllama_mm  # noqa: F401  (registers the backbones)
-from visionllama_mm.apis import count_flops, interleaved_seconds, ratio_stats
+from visionllama_mm.utils import count_flops, interleaved_seconds, ratio_stats
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -37,7 +37,7 @@ from typing import Dict, List, Optional
 import torch
 from mmengine.config import DictAction
 
-from visionllama_mm.apis import (build_model, config_name, get_scope, load_config,
+from visionllama_mm.utils import (build_model, config_name, get_scope, load_config,
                                  make_batch, markdown_table, model_complexity)
 
 HEADER = ('config', 'scope', 'shape', 'params (M)', 'GFLOPs', 'backbone params (M)',

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
 
-from visionllama_mm.apis import load_config, markdown_table, seg_test_mode
+from visionllama_mm.utils import load_config, markdown_table, seg_test_mode
 
 Row = Tuple[str, str]
 #: transform / module arguments left out of the table (paths, display-only values).

@@ -21,7 +21,7 @@ import os.path as osp
 
 import torch
 
-from visionllama_mm.engine.checkpointing import (encode_in_place, load_checkpoint_file,
+from visionllama_mm.fileio import (encode_in_place, load_checkpoint_file,
                                                  publish_file)
 
 

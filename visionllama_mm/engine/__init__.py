@@ -1,6 +1,7 @@
 """Engine parts (optimizer constructors, schedulers, hooks, the runner) registered in
 every scope."""
-from .checkpointing import CheckpointLoadError, load_checkpoint_file
+from ..errors import CheckpointLoadError
+from ..fileio import load_checkpoint_file
 from .fsdp import (BLOCK_TYPES, ShardedClipOptimWrapper, block_auto_wrap_policy, is_block,
                    sharded_clip_grad_norm_)
 from .hooks import *  # noqa: F401,F403

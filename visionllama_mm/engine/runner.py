@@ -4,6 +4,7 @@ from typing import Any, List
 
 from mmengine.runner import Runner
 
+from ..errors import IncompatibleConfigError
 from ..registry import RUNNERS
 
 #: hooks added to ``custom_hooks`` unless the config lists them (README "Reliability").
@@ -59,23 +60,19 @@ class ReliableRunner(Runner):
     package: weights-only loadable, atomic checkpoints with resume fallback, exact
     resume, a stop at the first non-finite loss, data, model and input-channel checks
     (annotation files are checked before the datasets are built:
-    :func:`~visionllama_mm.datasets.check_dataset_files`); and a config pairing
+    :func:`~visionllama_mm.engine.checks.check_dataset_files`); and a config pairing
     mmseg's layer-decay constructor with one of our backbones is refused with the fix
     (:func:`check_optimizer_constructor`). Everything else is mmengine's ``Runner``.
     """
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> 'ReliableRunner':
-        from ..datasets import check_dataset_files
+        from .checks import check_dataset_files
         cfg = copy.deepcopy(cfg)
         check_optimizer_constructor(cfg)
         check_dataset_files(cfg)  # files the datasets could not even parse
         add_reliability_hooks(cfg)
         return super().from_cfg(cfg)
-
-
-class IncompatibleConfigError(ValueError):
-    """A config combines parts that cannot work together; the message names the fix."""
 
 
 #: mmseg's layer-decay constructors, which dispatch on backbone class names.

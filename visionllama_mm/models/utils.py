@@ -41,13 +41,6 @@ def drop_path_rates(rate: float, num: int, mode: str = 'linear') -> List[float]:
     return [rate * i / (num - 1) for i in range(num)]
 
 
-def check_heads(embed_dims: int, num_heads: int) -> None:
-    """``num_heads`` must be >= 1 and divide ``embed_dims``."""
-    if not _is_int(num_heads) or num_heads < 1 or embed_dims % num_heads:
-        raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
-                         f'num_heads ({num_heads})')
-
-
 def check_choice(name: str, value, allowed: Sequence) -> None:
     """``ValueError`` naming ``name`` and the allowed values unless ``value`` is one."""
     if value not in allowed:
@@ -104,7 +97,7 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     from mmengine.logging import print_log
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from ..engine.checkpointing import load_checkpoint_file
+    from ..fileio import load_checkpoint_file
 
     path = init_cfg['checkpoint']
     prefix = init_cfg.get('prefix', '') or ''

@@ -12,7 +12,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from ...registry import HOOKS
-from ..checkpointing import (CheckpointLoadError, atomic_write_text,
+from ...errors import CheckpointLoadError
+from ...fileio import (atomic_write_text,
                              checkpoint_candidates, decode_in_place, encode_in_place,
                              is_local_dir, load_checkpoint_file, publish_file)
 
@@ -23,7 +24,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     - **weights-only files**: before a checkpoint is written, the message hub's
       ``HistoryBuffer`` objects and every numpy value are encoded as tensors and
-      plain values (:func:`~visionllama_mm.engine.checkpointing.to_weights_only`), so
+      plain values (:func:`~visionllama_mm.fileio.to_weights_only`), so
       ``torch.load(path, weights_only=True)`` (``init_model``, the inferencers,
       upstream ``publish_model.py`` / ``benchmark.py``) reads every checkpoint of the
       run, with its ``meta['dataset_meta']``. Resuming decodes them back exactly.
@@ -36,7 +37,7 @@ class AtomicCheckpointHook(CheckpointHook):
     - **checked loading**: before the runner loads ``load_from`` / ``--resume PATH``
       the file is checked, and a truncated, corrupt or pickled file, or one that is
       not a checkpoint dict, is a
-      :class:`~visionllama_mm.engine.checkpointing.CheckpointLoadError` naming it.
+      :class:`~visionllama_mm.fileio.CheckpointLoadError` naming it.
       Auto-resume (``resume=True`` without ``load_from``) whose ``last_checkpoint``
       points at a missing or bad file warns and resumes from the newest loadable
       ``epoch_N.pth`` / ``iter_N.pth`` instead; with none left it is an error naming

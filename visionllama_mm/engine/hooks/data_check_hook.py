@@ -1,5 +1,5 @@
 """Check the datasets of a run before the first batch (see
-:mod:`visionllama_mm.datasets.validation`)."""
+:mod:`visionllama_mm.engine.checks.data`)."""
 import logging
 from typing import Dict, Optional, Tuple
 
@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop
 
-from ...datasets import (DataError, base_datasets, check_coco_file, check_dataset,
+from ..checks import (DataError, base_datasets, check_coco_file, check_dataset,
                          evaluator_ann_files)
 from ...registry import HOOKS
 
@@ -19,7 +19,7 @@ class DataCheckHook(Hook):
 
     ``before_run`` (after mmengine has built the datasets and evaluators, before any
     batch) checks every train / val / test dataset with
-    :func:`~visionllama_mm.datasets.check_dataset`: no samples, missing or zero-byte
+    :func:`~visionllama_mm.engine.checks.check_dataset`: no samples, missing or zero-byte
     images and label maps, class labels outside ``[0, num_classes)``, label maps
     with several channels or another size than their image, and COCO files
     (coordinates that are NaN / inf / far outside the image, undeclared image or
@@ -30,7 +30,7 @@ class DataCheckHook(Hook):
 
     Files the datasets fail to *parse* (an empty annotation file, invalid JSON, a
     label ``"abc"``) fail while mmengine builds the dataset, before any hook runs:
-    :func:`~visionllama_mm.datasets.check_dataset_files` checks those from the
+    :func:`~visionllama_mm.engine.checks.check_dataset_files` checks those from the
     config and is meant to run before the runner is built.
 
     Args:

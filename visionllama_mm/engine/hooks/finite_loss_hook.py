@@ -6,15 +6,11 @@ from typing import Optional
 import torch
 from mmengine.hooks import Hook
 
+from ...errors import NonFiniteLossError
 from ...registry import HOOKS
 
 #: message-hub key (resumed with the run) of the last checkpoint with finite weights
 LAST_FINITE = 'last_finite_ckpt'
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A training loss became NaN or infinite; the message names the iteration, the
-    last checkpoint with finite weights and a command that continues from it."""
 
 
 def _as_float(value) -> Optional[float]:

@@ -6,14 +6,11 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ...models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
+from ...errors import ModelMismatchError
 from ...registry import HOOKS
 
 #: Backbone out_types that give no single vector per image.
 UNPOOLED = ('featmap', 'raw')
-
-
-class ModelMismatchError(ValueError):
-    """Two parts of a model that cannot work together; the message names both."""
 
 
 def backbone_out_channels(backbone) -> Optional[List[int]]:

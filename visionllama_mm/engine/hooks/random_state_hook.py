@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 
 from ...registry import HOOKS
-from ..checkpointing import from_weights_only, to_weights_only
+from ...fileio import from_weights_only, to_weights_only
 
 KEY = 'rng_state'
 

@@ -10,10 +10,10 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch import Tensor, nn
 
-from ..layers import (FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
+from ..layers import (check_heads, FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
                       SinCosPosEmbed2D, TransformerBlock, swiglu_hidden_dims,
                       window_coords)
-from ..utils import (FrozenStagesMixin, check_choice, check_heads, check_input_size,
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size,
                      drop_path_rates, init_from_pretrained, normalize_out_indices,
                      parse_arch, run_layer, to_2tuple)
 

@@ -1,6 +1,6 @@
 """Layers written once and shared by every backbone of the package."""
 from . import norm  # noqa: F401  (registers RMSNorm)
-from .attention import RoPEAttention, prefix_causal_mask, rope_attention
+from .attention import RoPEAttention, check_heads, prefix_causal_mask, rope_attention
 from .ffn import FFN_TYPES, GELUMLP, SplitSwiGLUFFN, build_ffn, swiglu_hidden_dims
 from .pooling import AttentionPooling, MultiheadAttentionPooling
 from .pos_embed import SinCosPosEmbed2D, sincos_pos_embed_2d
@@ -15,6 +15,7 @@ __all__ = [
     'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'MultiheadAttentionPooling',
     'ROPE_TYPES', 'RoPEAttention', 'RotaryEmbedding2D', 'SinCosPosEmbed2D',
     'SplitSwiGLUFFN', 'TableCache', 'TransformerBlock', 'apply_rope', 'build_ffn',
+    'check_heads',
     'grid_coords', 'gsa_key_coords', 'prefix_causal_mask', 'rope_attention',
     'rotate_pairs', 'sincos_pos_embed_2d', 'swiglu_hidden_dims', 'window_coords'
 ]

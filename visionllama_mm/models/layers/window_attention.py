@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..utils import check_heads
+from .attention import check_heads
 from .attention import rope_attention, rope_qkv_attention
 from .rope import RopeTables
 

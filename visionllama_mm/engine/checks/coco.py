@@ -22,7 +22,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .errors import DataError, describe_ids
+from ...errors import DataError, describe_ids
 
 
 def load_json_file(path: str) -> object:

@@ -8,7 +8,7 @@ Two stages:
 - :func:`check_dataset` checks a built dataset: not empty, image and label-map files
   present and not zero bytes, class labels inside ``[0, num_classes)``, label maps
   with one channel and their image's size, COCO annotations
-  (:func:`~visionllama_mm.datasets.coco_check.check_coco_annotations`).
+  (:func:`~visionllama_mm.engine.checks.coco.check_coco_annotations`).
 
 Errors are :class:`DataError`; instances the loaders skip by design come back as
 warnings. ``DataCheckHook`` runs :func:`check_dataset` before every run.
@@ -17,8 +17,8 @@ import os
 import os.path as osp
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .coco_check import check_coco_annotations, check_coco_layout, is_coco, load_json_file
-from .errors import DataError, describe_ids
+from .coco import check_coco_annotations, check_coco_layout, is_coco, load_json_file
+from ...errors import DataError, describe_ids
 
 __all__ = [
     'DataError', 'check_annotation_file', 'check_coco_annotations', 'check_coco_file',

@@ -11,7 +11,7 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 
-from visionllama_mm.engine.checkpointing import (CheckpointLoadError, from_weights_only,
+from visionllama_mm.fileio import (CheckpointLoadError, from_weights_only,
                                                  load_checkpoint_file, to_weights_only)
 
 

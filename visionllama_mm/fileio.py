@@ -26,15 +26,13 @@ from typing import Any, List, Optional
 import numpy as np
 import torch
 
+from .errors import CheckpointLoadError
+
 #: File names the default ``CheckpointHook`` writes (``filename_tmpl``).
 CHECKPOINT_NAME = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
 #: Key of the tag in an encoded value (a dict with this key is an encoded object).
 TAG = '__weights_only__'
 LEGACY_CONVERTER = 'tools/model_converters/convert_pickled_checkpoint.py'
-
-
-class CheckpointLoadError(RuntimeError):
-    """A checkpoint file could not be read; the message names the file and why."""
 
 
 # ----------------------------------------------------------------------- encoding

@@ -32,8 +32,9 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from ..engine.runner import (RELIABLE_RUNNER, IncompatibleConfigError,
-                             add_reliability_hooks, check_optimizer_constructor)
+from ..engine.runner import (RELIABLE_RUNNER, add_reliability_hooks,
+                             check_optimizer_constructor)
+from ..errors import IncompatibleConfigError, LaunchError, UserError
 
 __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
@@ -51,18 +52,11 @@ _SYNCBN_TYPES = ('SyncBN', 'MMSyncBN')
 _AMP_ONLY_KEYS = ('loss_scale', 'dtype', 'use_fsdp')
 
 
-class LaunchError(RuntimeError):
-    """A config or command-line setting that cannot run on this machine."""
-
-
 def user_errors() -> Tuple[type, ...]:
-    """Errors about the user's config, data or checkpoint: the tools print their
-    message (which names the file or parameter and the fix) without a traceback."""
-    from ..datasets.errors import DataError
-    from ..engine import CheckpointLoadError, IncompatibleConfigError, NonFiniteLossError
-    from ..engine.hooks.model_check_hook import ModelMismatchError
-    return (LaunchError, CheckpointLoadError, IncompatibleConfigError, DataError,
-            ModelMismatchError, NonFiniteLossError)
+    """Errors about the user's config, data or checkpoint (every one derives from
+    :class:`~visionllama_mm.errors.UserError`): the tools print their message (which
+    names the file or parameter and the fix) without a traceback."""
+    return (UserError, )
 
 
 def _log(msg: str) -> None:
@@ -543,7 +537,7 @@ def build_runner(cfg: Config) -> Any:
     if 'runner_type' not in cfg:
         cfg.runner_type = RELIABLE_RUNNER  # it checks what follows itself
     elif cfg.runner_type not in (RELIABLE_RUNNER, 'ReliableRunner'):
-        from ..datasets import check_dataset_files
+        from ..engine.checks import check_dataset_files
         check_dataset_files(cfg)
         try:
             check_optimizer_constructor(cfg)

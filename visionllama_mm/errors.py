@@ -1,0 +1,51 @@
+"""The errors this package raises about a user's config, data, checkpoint or command
+line. Each derives from :class:`UserError`: the tools print its message (which names
+the file, parameter or key and the fix) without a traceback and exit with status 1.
+
+This module sits at the bottom of the package's import graph (it imports nothing of
+the package), so every layer can raise these errors.
+"""
+from typing import Sequence
+
+__all__ = [
+    'UserError', 'LaunchError', 'CheckpointLoadError', 'IncompatibleConfigError',
+    'DataError', 'ModelMismatchError', 'NonFiniteLossError', 'describe_ids'
+]
+
+
+class UserError(Exception):
+    """Base of every user-facing error: the message is complete (what is wrong, where,
+    and the fix), so a tool shows it alone."""
+
+
+class LaunchError(UserError, RuntimeError):
+    """A config or command-line setting that cannot run on this machine."""
+
+
+class CheckpointLoadError(UserError, RuntimeError):
+    """A checkpoint file could not be read; the message names the file and why."""
+
+
+class IncompatibleConfigError(UserError, ValueError):
+    """A config combines parts that cannot work together; the message names the fix."""
+
+
+class DataError(UserError, ValueError):
+    """A dataset file or value that training / testing cannot use; the message names
+    the file (and the annotation ids or lines) and what is allowed."""
+
+
+class ModelMismatchError(UserError, ValueError):
+    """Two parts of a model that cannot work together; the message names both."""
+
+
+class NonFiniteLossError(UserError, FloatingPointError):
+    """A training loss became NaN or infinite; the message names the iteration, the
+    last checkpoint with finite weights and a command that continues from it."""
+
+
+def describe_ids(ids: Sequence, shown: int = 10) -> str:
+    """``'ids [3, 7] (2)'``; long lists are cut after ``shown`` entries."""
+    listed = ', '.join(str(i) for i in list(ids)[:shown])
+    more = ', ...' if len(ids) > shown else ''
+    return f'ids [{listed}{more}] ({len(ids)})'
