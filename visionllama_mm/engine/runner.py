@@ -67,9 +67,11 @@ class ReliableRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> 'ReliableRunner':
-        from .checks import check_dataset_files
+        from .checks import check_dataset_files, check_hook_args, check_work_dir
         cfg = copy.deepcopy(cfg)
         check_optimizer_constructor(cfg)
+        check_work_dir(cfg)
+        check_hook_args(cfg)  # before a misspelt key fails at its first use
         check_dataset_files(cfg)  # files the datasets could not even parse
         add_reliability_hooks(cfg)
         return super().from_cfg(cfg)

@@ -82,6 +82,28 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]],
     return resolved
 
 
+#: ``(old, new)`` key parts of this package's earlier checkpoints: the layer scale of
+#: the FFN branch was ``layers.N.ffn.gamma2`` before it moved to the block.
+LEGACY_RENAMES = (('.ffn.gamma2.', '.gamma2.'), )
+
+
+def rename_legacy_keys(state: Mapping[str, 'torch.Tensor'],
+                       own: Mapping) -> Tuple[Dict, List[Tuple[str, str]]]:
+    """``(state with the LEGACY_RENAMES applied, [(old, new), ...])``: a key is renamed
+    only when the module has no such key, expects the new one and the file lacks it."""
+    state, renamed = dict(state), []
+    for key in list(state):
+        if key in own:
+            continue
+        for old, new in LEGACY_RENAMES:
+            target = key.replace(old, new)
+            if target != key and target in own and target not in state:
+                state[target] = state.pop(key)
+                renamed.append((key, target))
+                break
+    return state, renamed
+
+
 def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     """``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)`` with a report.
 
@@ -90,9 +112,11 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
 
     Loads weights-only (:func:`~visionllama_mm.engine.load_checkpoint_file` for local
     files: a pickled or damaged file is an error naming it), keeps the keys under
-    ``prefix`` (stripped), and loads them non-strictly, logging missing and unexpected
-    keys. A file with **no** key in common with the module is an error naming the file
-    and an example of the keys expected, never a silent random init.
+    ``prefix`` (stripped), renames keys of this package's earlier layout
+    (:data:`LEGACY_RENAMES`: ``layers.N.ffn.gamma2.weight`` -> ``layers.N.gamma2.weight``,
+    logged) and loads them non-strictly, logging missing and unexpected keys. A file
+    with **no** key in common with the module is an error naming the file and an
+    example of the keys expected, never a silent random init.
     """
     from mmengine.logging import print_log
     from mmengine.runner.checkpoint import _load_checkpoint
@@ -108,6 +132,13 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     own = module.state_dict()
+    state, renamed = rename_legacy_keys(state, own)
+    if renamed:
+        print_log(
+            f'pretrained checkpoint {path}: {len(renamed)} keys of the earlier layout '
+            f'renamed, e.g. {renamed[0][0]} -> {renamed[0][1]} (the FFN layer scale '
+            'moved from the FFN to the block)',
+            logger='current')
     matching = [k for k in state if k in own]
     if not matching:
         raise ValueError(
