@@ -11,11 +11,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
-                                 prepare_train_config)
 from visionllama_mm.engine import InputChannelsHook, NonFiniteLossError
 from visionllama_mm.models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from visionllama_mm.models.layers.rope import RotaryEmbedding2D
+from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
+                                  prepare_train_config)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 VITDET = 'configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py'
@@ -203,11 +203,13 @@ def test_non_finite_loss_stops_naming_iteration_and_checkpoint(tmp_path):
             'default_hooks.checkpoint.interval': 1
         })
     runner = build_runner(prepare_train_config(cfg, args))
+    # iteration 3's loss is the first computed from iter_2.pth's weights: the last
+    # healthy checkpoint is iter_1.pth
     with pytest.raises(
             NonFiniteLossError,
             match=r'non-finite loss at iteration 3 '
-            r'\(epoch 2\): loss=nan.*the last checkpoint with finite weights '
-            'is '
-            f'{tmp_path / "iter_2.pth"}'):
+            r'\(epoch 2\): loss=nan.*the last healthy checkpoint \(finite weights, '
+            r'saved before the loss left its normal range\) is '
+            f'{tmp_path / "iter_1.pth"}'):
         runner.train()
     assert not (tmp_path / 'iter_3.pth').exists()  # no checkpoint of broken weights
