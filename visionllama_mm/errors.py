@@ -41,7 +41,8 @@ class ModelMismatchError(UserError, ValueError):
 
 class NonFiniteLossError(UserError, FloatingPointError):
     """A training loss became NaN or infinite; the message names the iteration, the
-    last checkpoint with finite weights and a command that continues from it."""
+    last healthy checkpoint (finite weights, saved before the loss left its normal
+    range) and a command that continues from it."""
 
 
 def describe_ids(ids: Sequence, shown: int = 10) -> str:

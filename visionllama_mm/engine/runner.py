@@ -58,11 +58,14 @@ class ReliableRunner(Runner):
     ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
     runner, so their runs get the same guarantees as ``tools/train.py`` of this
     package: weights-only loadable, atomic checkpoints with resume fallback, exact
-    resume, a stop at the first non-finite loss, data, model and input-channel checks
-    (annotation files are checked before the datasets are built:
-    :func:`~visionllama_mm.engine.checks.check_dataset_files`); and a config pairing
-    mmseg's layer-decay constructor with one of our backbones is refused with the fix
-    (:func:`check_optimizer_constructor`). Everything else is mmengine's ``Runner``.
+    resume, a stop at the first non-finite loss or a loss that leaves its range for
+    good, data, model and input-channel checks. Before mmengine builds anything, the
+    annotation files (:func:`~visionllama_mm.engine.checks.check_dataset_files`), the
+    hook arguments (:func:`~visionllama_mm.engine.checks.check_hook_args`) and the
+    ``work_dir`` (:func:`~visionllama_mm.engine.checks.check_work_dir`) are checked,
+    and a config pairing mmseg's layer-decay constructor with one of our backbones is
+    refused with the fix (:func:`check_optimizer_constructor`). Everything else is
+    mmengine's ``Runner``.
     """
 
     @classmethod

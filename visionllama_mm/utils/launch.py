@@ -19,8 +19,10 @@ And the reliability defaults (README "Reliability"): every run gets the parts
 weights-only atomic checkpoints with checked loading and resume fallback, exact
 resume, the finite-loss stop, the input-channel check), whatever its config's
 ``runner_type``; a dense prediction config whose backbone does not output feature
-maps is refused. The downstream packages are imported inside the functions that
-need them.
+maps is refused. Configs are read with :func:`read_config` (a bad ``_base_`` file is
+named) and ``--cfg-options`` parsed with :class:`CfgOptionsAction` (a value mmengine
+cannot parse is an argparse error naming it). The downstream packages are imported
+inside the functions that need them.
 """
 import argparse
 import importlib

@@ -1,7 +1,7 @@
 """Check the datasets of a run before the first batch (see
 :mod:`visionllama_mm.engine.checks.data`)."""
 import logging
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -30,6 +30,9 @@ class DataCheckHook(Hook):
     are checked too. During the run each segmentation batch's
     label values are checked against ``[0, num_classes)`` and the dataset's
     ``ignore_index``.
+
+    The files are read on rank 0 only (in a distributed run every rank stops with its
+    error).
 
     Files the datasets fail to *parse* (an empty annotation file, invalid JSON, a
     label ``"abc"``) fail while mmengine builds the dataset, before any hook runs:
@@ -61,26 +64,44 @@ class DataCheckHook(Hook):
         self.seg_labels: Dict[str, Tuple[int, int]] = {}
 
     def before_run(self, runner) -> None:
-        checked, ann_files = set(), set()
+        from mmengine.dist import broadcast_object_list, get_rank
+        datasets = {}
         for split in ('train', 'val', 'test'):
             loop = getattr(runner, f'_{split}_loop', None)
-            if not isinstance(loop, BaseLoop):
+            if isinstance(loop, BaseLoop):
+                datasets[split] = loop.dataloader.dataset
+                seg = self._seg_label_range(datasets[split])
+                if seg is not None:
+                    self.seg_labels[split] = seg
+        # rank 0 reads the files; every rank stops with its error
+        found: List = [None]
+        if get_rank() == 0:
+            try:
+                found = [self.check_datasets(datasets.values(), runner.cfg)]
+            except Exception as err:  # re-raised on every rank
+                found = [err]
+        broadcast_object_list(found)
+        if isinstance(found[0], BaseException):
+            raise found[0]
+        self._warn(found[0])
+
+    def check_datasets(self, datasets: Iterable, cfg) -> List[str]:
+        """:func:`~visionllama_mm.engine.checks.check_dataset` of each dataset and
+        :func:`~visionllama_mm.engine.checks.check_coco_file` of the evaluators' other
+        COCO files; returns the warnings."""
+        warnings, checked, ann_files = [], set(), set()
+        for dataset in datasets:
+            if id(dataset) in checked:
                 continue
-            dataset = loop.dataloader.dataset
-            if id(dataset) not in checked:
-                checked.add(id(dataset))
-                self._warn(
-                    check_dataset(dataset, self.check_files, self.coco_margin,
-                                  self.max_image_pixels, self.outlier_factor))
+            checked.add(id(dataset))
+            warnings += check_dataset(dataset, self.check_files, self.coco_margin,
+                                      self.max_image_pixels, self.outlier_factor)
             ann_files.update(getattr(d, 'ann_file', None) for d in base_datasets(dataset))
-            seg = self._seg_label_range(dataset)
-            if seg is not None:
-                self.seg_labels[split] = seg
-        for path in evaluator_ann_files(runner.cfg):
+        for path in evaluator_ann_files(cfg):
             if path not in ann_files:
-                self._warn(
-                    check_coco_file(
-                        path, margin=self.coco_margin, max_pixels=self.max_image_pixels))
+                warnings += check_coco_file(
+                    path, margin=self.coco_margin, max_pixels=self.max_image_pixels)
+        return warnings
 
     @staticmethod
     def _warn(warnings) -> None:
