@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 from PIL import Image
+from test_bad_input_data import seg_dataset
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine.checks import (DataError, check_coco_annotations,
@@ -47,7 +48,7 @@ def write_png_of_zeros(path, width, height):
                 chunk(b'IDAT', b''.join(parts)) + chunk(b'IEND', b''))
 
 
-def coco_dataset(root, images, annotations, test_mode=True):
+def coco_dataset(root, images, annotations):
     """An mmdet CocoDataset over ``root/annotations.json`` and ``root/img``."""
     from mmdet.registry import DATASETS
     (root / 'ann.json').write_text(
@@ -60,7 +61,7 @@ def coco_dataset(root, images, annotations, test_mode=True):
                 ann_file='ann.json',
                 data_prefix=dict(img='img/'),
                 metainfo=dict(classes=('circle', 'square')),
-                test_mode=test_mode,
+                test_mode=True,
                 pipeline=[]))
 
 
@@ -144,7 +145,8 @@ def test_exif_rotated_jpeg_is_measured_as_decoded(tmp_path):
                          [annotation(1, [2., 2., 20., 2., 20., 20.])]))
 
 
-def cls_dataset(root, files):
+def cls_dataset(root):
+    """An mmpretrain CustomDataset of every image under ``root`` (no labels)."""
     from mmpretrain.registry import DATASETS
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         return DATASETS.build(
@@ -165,7 +167,7 @@ def test_image_too_large_to_decode_is_named(tmp_path):
     assert (tmp_path / 'x' / 'huge.png').stat().st_size < 2_000_000
     with pytest.raises(Image.DecompressionBombError):  # PIL refuses it unnamed
         Image.open(tmp_path / 'x' / 'huge.png')
-    dataset = cls_dataset(tmp_path, None)
+    dataset = cls_dataset(tmp_path)
     with pytest.raises(
             DataError,
             match=r'1 image files are too large to decode: .*huge.png '
@@ -184,48 +186,29 @@ def test_one_large_image_among_small_ones_is_a_warning(tmp_path):
                     tmp_path / 'x' / f'{i}.jpeg')
     big = np.full((300, 512, 3), 127, np.uint8)
     assert cv2.imwrite(str(tmp_path / 'x' / 'big.png'), big)
-    warnings = check_dataset(cls_dataset(tmp_path, None))
+    warnings = check_dataset(cls_dataset(tmp_path))
     assert len(warnings) == 1, warnings
     assert 'big.png (512x300)' in warnings[0] and \
         '1 image files are over 16x the median area of their dataset (1,024 ' \
         'pixels)' in warnings[0]
 
 
-def seg_dataset(root, label_map, pipeline=()):
-    """An mmseg dataset of one demo image and ``label_map`` (written as is)."""
-    from mmseg.registry import DATASETS
-    (root / 'img').mkdir(parents=True)
-    (root / 'ann').mkdir()
-    shutil.copy('data/demo/ade/images/training/ADE_train_00000001.jpg',
-                root / 'img' / '0.jpg')
-    assert cv2.imwrite(str(root / 'ann' / '0.png'), label_map)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        return DATASETS.build(
-            dict(
-                type='BaseSegDataset',
-                data_root=str(root),
-                img_suffix='.jpg',
-                seg_map_suffix='.png',
-                data_prefix=dict(img_path='img', seg_map_path='ann'),
-                metainfo=dict(classes=('background', 'circle', 'square', 'triangle')),
-                pipeline=list(pipeline)))
-
-
 def test_16_bit_label_value_that_mmseg_reads_as_another_class(tmp_path):
     label_map = np.ones((128, 128), np.uint16)
     label_map[:8, :8] = 258
     pipeline = [dict(type='LoadAnnotations')]
-    dataset = seg_dataset(tmp_path / 'wide', label_map, pipeline)
+    dataset = seg_dataset(tmp_path / 'wide', [label_map], pipeline)
     with DefaultScope.overwrite_default_scope('mmseg'):
         loaded = dataset[0]['gt_seg_map']
-    assert loaded[0, 0] == 2  # what it was: trained as class 2, silently
+    # what it was: read as 2 (then 1 after reduce_zero_label), silently
+    assert loaded[0, 0] == 2 - 1
     with pytest.raises(
             DataError,
             match=r"label map .*0.png has mode 'I;16' with values 1..258: mmseg reads "
             r'label maps as uint8 .*258 would silently become class 2'):
         check_dataset(dataset)
     # 16-bit files whose values fit in 0..255 read losslessly: accepted
-    check_dataset(seg_dataset(tmp_path / 'fits', np.full((128, 128), 3, np.uint16)))
+    check_dataset(seg_dataset(tmp_path / 'fits', [np.full((128, 128), 3, np.uint16)]))
 
 
 def test_host_crash_case_stops_before_training(tmp_path):

@@ -4,7 +4,6 @@ the loss left its normal range; a run started from it with a lower learning rate
 finite. Before, ``lr=10`` took the demo's loss from 1.1 to 640 with rc 0, and at
 ``lr=1000`` the NaN advice named ``iter_3.pth`` (finite weights, ``max |w|`` in the
 thousands), from which a run diverges again at any learning rate."""
-import argparse
 import logging
 import re
 import types
@@ -12,6 +11,7 @@ import types
 import pytest
 from mmengine.config import Config
 from mmengine.logging import MessageHub
+from reliability_helpers import train_args
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine import FiniteLossHook, LossSpikeError, NonFiniteLossError
@@ -28,14 +28,8 @@ def train(work_dir, lr, max_epochs, custom_hooks=(), **options):
     cfg = Config.fromfile(CLS)
     cfg.custom_hooks = list(custom_hooks)
     cfg.train_dataloader.dataset.indices = BALANCED
-    args = argparse.Namespace(
-        config=CLS,
-        work_dir=str(work_dir),
-        launcher='none',
-        amp=False,
-        auto_scale_lr=False,
-        resume=None,
-        cfg_options={
+    args = train_args(
+        CLS, work_dir, **{
             'optim_wrapper.optimizer.lr': lr,
             'train_dataloader.batch_size': 12,
             'train_cfg.max_epochs': max_epochs,

@@ -3,15 +3,15 @@ and the fix, before training starts: a symlink loop as work_dir, a ``_base_`` th
 no config file, a Python call in ``--cfg-options``, a misspelt hook argument, a
 truncated checkpoint in ``pytorch2onnx.py``; and a pretrained file of the earlier
 ``layers.N.ffn.gamma2`` layout loads with the rename instead of a silent init."""
-import argparse
-import importlib.util
 import os
+import runpy
 from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
+from reliability_helpers import train_args
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine.checks import HookArgumentError, check_hook_args
@@ -23,17 +23,6 @@ from visionllama_mm.utils import (build_runner, load_config, parse_launch_args,
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 DEMOS = sorted(str(p) for p in Path('configs/demo').glob('*.py'))
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'deployment'
-
-
-def train_args(work_dir, *options):
-    return argparse.Namespace(
-        config=CLS,
-        work_dir=str(work_dir),
-        launcher='none',
-        amp=False,
-        auto_scale_lr=False,
-        resume=None,
-        cfg_options=dict(o.split('=', 1) for o in options) or None)
 
 
 @pytest.mark.parametrize('kind', ['loop', 'dangling', 'file'])
@@ -51,7 +40,7 @@ def test_work_dir_that_cannot_be_a_directory(tmp_path, kind):
         'a symbolic link to .*gone.* that leads nowhere \\(a dangling link\\)',
         'file': 'a file, not a directory'
     }[kind]
-    cfg = prepare_train_config(Config.fromfile(CLS), train_args(work_dir))
+    cfg = prepare_train_config(Config.fromfile(CLS), train_args(CLS, work_dir))
     with pytest.raises(
             LaunchError,
             match=rf"work_dir='{work_dir}' cannot be created: it is {problem}. Remove "
@@ -106,8 +95,8 @@ def test_misspelt_checkpoint_hook_key_is_an_error_before_training(tmp_path):
     """mmengine's CheckpointHook takes **kwargs and passed 'intervall' on to
     save_checkpoint, which failed after the first epoch."""
     cfg = prepare_train_config(
-        Config.fromfile(CLS), train_args(tmp_path,
-                                         'default_hooks.checkpoint.intervall=1'))
+        Config.fromfile(CLS),
+        train_args(CLS, tmp_path, **{'default_hooks.checkpoint.intervall': 1}))
     with pytest.raises(
             HookArgumentError,
             match=r"default_hooks.checkpoint: AtomicCheckpointHook has no argument "
@@ -136,20 +125,13 @@ def test_the_demo_configs_hooks_pass(config):
     check_hook_args(cfg)
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_truncated_checkpoint_in_pytorch2onnx_is_named(tmp_path):
     path = tmp_path / 'model.pth'
     torch.save({'state_dict': {'w': torch.zeros(1000)}}, path)
     path.write_bytes(path.read_bytes()[:1500])
     with pytest.raises(
             CheckpointLoadError, match=f'checkpoint {path} is truncated or corrupt'):
-        _tool('pytorch2onnx').main(
+        runpy.run_path(str(TOOLS / 'pytorch2onnx.py'))['main'](
             [CLS,
              str(path), '--out',
              str(tmp_path / 'm.onnx'), '--shape', '32', '32'])
