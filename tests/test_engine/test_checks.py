@@ -18,11 +18,7 @@ from visionllama_mm.models.backbones import __all__ as BACKBONES
 from visionllama_mm.utils import build_runner
 
 PLAIN = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-PYRAMID = dict(
-    embed_dims=[16, 32, 64, 128],
-    depths=[2, 2, 2, 2],
-    num_heads=[1, 2, 4, 8],
-    feedforward_channels=[64, 96, 192, 384])
+PYRAMID = dict(embed_dims=[8, 16, 24, 32], depths=[2] * 4, num_heads=[1, 1, 2, 2])
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 DET = 'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'
 AIM_UPERNET = 'configs/aim/upernet_aim-600m-p14_ade20k-512x512.py'
@@ -153,12 +149,11 @@ def test_feature_strides_that_anchors_and_rois_do_not_assume():
 
     # an FPN on a pyramid: the RoI extractor's strides are checked too
     cfg = Config.fromfile(DET)
-    cfg.model.roi_head.bbox_roi_extractor.featmap_strides = [8, 16, 32, 64]
-    with pytest.raises(
-            ModelMismatchError,
-            match=(r'model.roi_head.bbox_roi_extractor.featmap_strides=\[8, 16, 32, 64\]'
-                   r' .* \[4, 8, 16, 32\] .*: set model.roi_head.bbox_roi_extractor.'
-                   r'featmap_strides=\[4, 8, 16, 32\] or change the backbone / neck')):
+    key = 'model.roi_head.bbox_roi_extractor.featmap_strides'
+    cfg.merge_from_dict({key: [8, 16, 32, 64]})
+    expected = (rf'{key}=\[8, 16, 32, 64\] .* \[4, 8, 16, 32\] .*: set {key}='
+                r'\[4, 8, 16, 32\] or change the backbone / neck')
+    with pytest.raises(ModelMismatchError, match=expected):
         check_model(build_model(cfg))
     check_model(build_model(Config.fromfile(DET)))
 
