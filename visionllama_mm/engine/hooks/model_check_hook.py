@@ -4,7 +4,6 @@ from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper
 
 from ...errors import ModelMismatchError
-from ...models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from ...registry import HOOKS
 from ..checks import check_finite_weights, check_model, unwrap
 
