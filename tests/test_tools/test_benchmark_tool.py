@@ -203,7 +203,7 @@ def test_arguments_and_goals(bench_tool):
         [DEMO_CONFIG, '--compile'],
         ['--bench', 'forward', '--peak-tflops', '100'],
         ['--bench', 'forward', '--modes', 'jit'],
-        ['--bench', 'forward', '--compile-backend', 'aot_eager'],
+        ['--bench', 'forward', '--compile-backend', 'eager'],
         ['no/such/config.py'],
     ]
     for bad in bad_args:
