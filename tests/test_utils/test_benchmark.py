@@ -6,9 +6,11 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from visionllama_mm.errors import LaunchError
 from visionllama_mm.utils import (comparison_groups, count_flops, flop_counter,
-                                  interleaved_seconds, markdown_table, median_seconds,
-                                  ratio_stats, write_json)
+                                  interleaved_seconds, markdown_table, measure_groups,
+                                  median_seconds, pair_ratios, ratio_stats, ratios_table,
+                                  rows_table, write_json)
 
 
 def test_steps_run_in_turn_after_warmup():
@@ -47,6 +49,61 @@ def test_models_linked_through_a_partner_form_one_group():
                                                          ('d', 'c')]) == [['a', 'c', 'd'],
                                                                           ['b'], ['e']]
     assert comparison_groups(['a', 'b'], []) == [['a'], ['b']]
+
+
+def _builder(calls):
+    """Tiny models: 'ok' and 'ok2' work, 'oom' fails to build, 'bad' in its step."""
+
+    def build(name):
+        if name == 'oom':
+            raise RuntimeError('CUDA out of memory. Tried to allocate 2 GiB')
+        if name == 'user':
+            raise LaunchError('user: a bad config')
+        model = torch.nn.Linear(4, 2)
+
+        def step(runner):
+            calls.append(name)
+            if name == 'bad':
+                raise ValueError('shapes do not match')
+            runner(torch.ones(3, 4))
+
+        return dict(batch_size=3, width=4), model, dict(fwd=step)
+
+    return build
+
+
+def test_measure_groups_times_each_group_and_reports_failures():
+    calls = []
+    rows = measure_groups([['ok', 'oom', 'ok2'], ['bad']],
+                          _builder(calls), ['fwd'],
+                          warmup=1,
+                          repeats=2)
+    # warm-up per model, then the group's working models in turn, per repetition
+    assert calls == ['ok', 'ok2', 'ok', 'ok2', 'ok', 'ok2', 'bad']
+    found = {r['model']: r for r in rows}
+    assert [r['model'] for r in rows] == ['ok', 'oom', 'ok2', 'bad']
+    assert found['oom']['error'] == 'OOM' and 'fwd_ms' not in found['oom']
+    assert found['bad']['error'] == 'ValueError: shapes do not match'
+    for name in ('ok', 'ok2'):
+        row = found[name]
+        assert row['width'] == 4 and row['mode'] == 'eager' and 'error' not in row
+        assert len(row['fwd_rep_ms']) == 2
+        assert row['fwd_img_s'] == pytest.approx(3e3 / row['fwd_ms'])
+    # ratios only where both models were timed
+    pairs = pair_ratios(rows, [('ok', 'ok2'), ('ok', 'oom')], ['fwd'])
+    assert [(p['a'], p['b'], p['metric']) for p in pairs] == [('ok', 'ok2', 'fwd_time')]
+    per_image = pair_ratios(rows, [('ok', 'ok2')], ['fwd'], of='img_s')[0]
+    assert per_image['ratios'] == pytest.approx([1 / r for r in pairs[0]['ratios']])
+    table = rows_table(rows, [('model', lambda r: r['model']),
+                              ('ms', lambda r: f"{r['fwd_ms']:.1f}")])
+    assert '| oom | OOM |' in table
+    assert '| bad | ValueError: shapes do not match |' in table
+    assert ratios_table(pairs, ['fwd'], {'ok2': 'second'}).splitlines()[0] == \
+        '| time ratio (interleaved) | mode | fwd: median (min-max) |'
+    assert '| ok / second | eager |' in ratios_table(pairs, ['fwd'], {'ok2': 'second'})
+    # a user error (a bad config) is not a model failure: it stops the run
+    with pytest.raises(LaunchError, match='bad config'):
+        measure_groups([['ok', 'user']], _builder([]), ['fwd'])
 
 
 def test_cpu_attention_counts_as_the_other_sdpa_kernels():

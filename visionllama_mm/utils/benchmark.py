@@ -14,7 +14,8 @@ tools): one implementation of each.
   :func:`rows_table` (a failed model's error in its row), :func:`ratios_table`,
   :func:`write_json`.
 
-Importing this module imports the standard library only; torch is imported on use.
+Importing this module imports the standard library and :mod:`visionllama_mm.errors`
+only; torch is imported on use.
 """
 import functools
 import gc
