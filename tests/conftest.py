@@ -15,11 +15,21 @@ sys.path.insert(0, str(TESTS))  # for tests/reference.py
 #: runs everything). Rule: a test is slow if it spawns a subprocess (a tool's command
 #: line, tools/train.py), compiles (``torch.compile``), starts a distributed (DDP /
 #: FSDP) process group, or trains through an mmengine runner (``runner.train()``).
-#: Given here, by module (``'*'``: every test of it) or by test function name, so the
-#: test files need no edit; a new test may carry ``@pytest.mark.slow`` itself.
-#: tests/test_slow_marker.py parses every test and fails on one that does such work
-#: unmarked, or on a name here that no longer exists.
-SLOW = {
+#: Given here, by module (:data:`SLOW_MODULES`: every test of it) or by test function
+#: (:data:`SLOW_TESTS`), so the test files need no edit; a new test may carry
+#: ``@pytest.mark.slow`` itself. tests/test_slow_marker.py parses every test and fails
+#: on one that does such work unmarked, or on a name here that no longer exists.
+SLOW_MODULES = (
+    'test_import_only_registers.py',
+    'test_reliability/test_payloads.py',
+    'test_reliability/test_resume.py',
+    'test_tools/test_dist_train.py',
+    'test_tools/test_mae_handover.py',
+    'test_tools/test_pyramid_demos.py',
+    'test_tools/test_train_demo.py',
+    'test_tools/test_upstream_tools.py',
+)
+SLOW_TESTS = {
     'test_apis/test_launch.py': ('test_cpu_ddp_builds_with_the_generated_wrapper', ),
     'test_configs/test_aim_configs.py': ('test_demo_config_runs_through_the_runner', ),
     'test_configs/test_fsdp_configs.py':
@@ -29,8 +39,6 @@ SLOW = {
                                               'test_interval_by_epoch_and_by_iter'),
     'test_fileio.py': ('test_mmengine_pickled_checkpoint_is_refused_with_the_conversion',
                        'test_no_loading_path_of_ours_executes_a_pickle_payload'),
-    'test_import_only_registers.py':
-    '*',
     'test_models/test_backbones/test_compile_and_meta.py':
     ('test_compiles_fullgraph_forward_backward_without_recompiles', ),
     'test_models/test_backbones/test_vision_llama.py':
@@ -47,27 +55,19 @@ SLOW = {
      'test_non_finite_loss_names_a_checkpoint_with_finite_weights'),
     'test_reliability/test_checkpoints.py':
     ('test_kill_during_save_then_resume_and_corrupt_latest', ),
-    'test_reliability/test_payloads.py':
-    '*',
-    'test_reliability/test_resume.py':
-    '*',
     'test_tools/test_aim2mm.py':
     ('test_cli_converts_split_files_and_matches_release_probe', ),
-    'test_tools/test_dist_train.py':
-    '*',
-    'test_tools/test_mae_handover.py':
-    '*',
     'test_tools/test_make_fewshot_ann.py':
     ('test_k_shot_file_from_the_ann_file_loads_in_mmpretrain', ),
-    'test_tools/test_pyramid_demos.py':
-    '*',
     'test_tools/test_timm_vit2mm.py': ('test_command_line', ),
-    'test_tools/test_train_demo.py':
-    '*',
-    'test_tools/test_upstream_tools.py':
-    '*',
     'test_tools/test_visionllama2mm.py': ('test_deit_layout_matches_official_forward', ),
 }
+
+
+def is_slow(module: str, test: str) -> bool:
+    """Whether ``test`` (a function name) of ``module`` (relative to tests/) is listed
+    slow."""
+    return module in SLOW_MODULES or test in SLOW_TESTS.get(module, ())
 
 
 @pytest.fixture(autouse=True)
@@ -104,14 +104,13 @@ def pytest_configure(config):
     os.environ.setdefault('OMP_NUM_THREADS', '2')
     config.addinivalue_line(
         'markers', 'slow: spawns a subprocess, compiles, starts a distributed group or '
-        'trains through a runner (rule and list: SLOW in tests/conftest.py); '
+        'trains through a runner (rule and lists: tests/conftest.py); '
         '`make test-fast` leaves these out')
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests :data:`SLOW` lists ``slow``."""
+    """Mark the tests listed slow (:func:`is_slow`) ``slow``."""
     for item in items:
         module = Path(str(item.fspath)).resolve().relative_to(TESTS).as_posix()
-        names = SLOW.get(module, ())
-        if names == '*' or getattr(item, 'originalname', item.name) in names:
+        if is_slow(module, getattr(item, 'originalname', item.name)):
             item.add_marker(pytest.mark.slow)

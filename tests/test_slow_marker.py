@@ -1,18 +1,19 @@
 """Every test that spawns a subprocess, compiles, starts a distributed group or trains
 through a runner carries the ``slow`` marker (``make test-fast`` leaves those out).
 
-The marker is given centrally (``SLOW`` in tests/conftest.py) or by the test's own
-``@pytest.mark.slow``. Each test function is parsed (nothing runs), together with what
-it reaches in its module (helper functions it calls, fixtures it requests) and the
-helper modules of tests/ it imports from, and the kinds of slow work below are looked
-for; a test that does one and is not marked fails here, naming it and what it does.
+The marker is given centrally (``SLOW_MODULES`` / ``SLOW_TESTS`` in tests/conftest.py)
+or by the test's own ``@pytest.mark.slow``. Each test function is parsed (nothing
+runs), together with what it reaches in its module (helper functions it calls,
+fixtures it requests) and the helper modules of tests/ it imports from, and the kinds
+of slow work below are looked for; a test that does one and is not marked fails here,
+naming it and what it does.
 """
 import ast
 from pathlib import Path
 from typing import Dict, Iterator, Set, Tuple
 
 import pytest
-from conftest import SLOW
+from conftest import SLOW_MODULES, SLOW_TESTS, is_slow
 
 TESTS = Path(__file__).resolve().parent
 #: calls whose name (the last part of a dotted name) starts a process or a group
@@ -131,30 +132,25 @@ def iter_tests() -> Iterator[Tuple[str, str, Set[str], bool]]:
                 yield module, node.name, _reach(node.name, functions_here, set()), marked
 
 
-def listed_slow(module: str, test: str) -> bool:
-    names = SLOW.get(module, ())
-    return names == '*' or test in names
-
-
 def test_every_slow_test_is_marked():
     unmarked = [
         f'{module}::{test} ({", ".join(sorted(work))})'
         for module, test, work, marked in iter_tests()
-        if work and not marked and not listed_slow(module, test)
+        if work and not marked and not is_slow(module, test)
     ]
-    assert not unmarked, ('these tests do slow work but are not marked slow: add them '
-                          'to SLOW in tests/conftest.py or decorate them with '
-                          '@pytest.mark.slow:\n' + '\n'.join(unmarked))
+    assert not unmarked, ('these tests do slow work but are not marked slow: list them '
+                          'in SLOW_TESTS / SLOW_MODULES of tests/conftest.py or decorate '
+                          'them with @pytest.mark.slow:\n' + '\n'.join(unmarked))
 
 
 def test_slow_list_names_existing_tests():
     tests = {(module, test) for module, test, _, _ in iter_tests()}
     modules = {module for module, _ in tests}
     stale = [
-        f'{module}::{test}' for module, names in SLOW.items()
-        for test in ([] if names == '*' else names) if (module, test) not in tests
-    ] + [module for module in SLOW if module not in modules]
-    assert not stale, f'SLOW in tests/conftest.py names tests that do not exist: {stale}'
+        f'{module}::{test}' for module, names in SLOW_TESTS.items()
+        for test in names if (module, test) not in tests
+    ] + [module for module in SLOW_MODULES if module not in modules]
+    assert not stale, f'tests/conftest.py lists tests that do not exist: {stale}'
 
 
 @pytest.mark.parametrize('code, work', [
