@@ -10,7 +10,7 @@ naming it and what it does.
 """
 import ast
 from pathlib import Path
-from typing import Dict, Iterator, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 from conftest import SLOW_MODULES, SLOW_TESTS, is_slow
@@ -113,8 +113,18 @@ def _marked_slow(decorators) -> bool:
     return any('mark.slow' in ast.unparse(d) for d in decorators)
 
 
-def iter_tests() -> Iterator[Tuple[str, str, Set[str], bool]]:
-    """``(module, test, slow work, own slow decorator)`` of every test function."""
+def all_tests() -> List[Tuple[str, str, Set[str], bool]]:
+    """``(module, test, slow work, own slow decorator)`` of every test function
+    (parsed once per session)."""
+    if not _PARSED:
+        _PARSED.extend(_iter_tests())
+    return _PARSED
+
+
+_PARSED: List[Tuple[str, str, Set[str], bool]] = []
+
+
+def _iter_tests() -> Iterator[Tuple[str, str, Set[str], bool]]:
     for path in sorted(TESTS.rglob('test_*.py')):
         module = path.relative_to(TESTS).as_posix()
         tree = ast.parse(path.read_text(), str(path))
@@ -135,7 +145,7 @@ def iter_tests() -> Iterator[Tuple[str, str, Set[str], bool]]:
 def test_every_slow_test_is_marked():
     unmarked = [
         f'{module}::{test} ({", ".join(sorted(work))})'
-        for module, test, work, marked in iter_tests()
+        for module, test, work, marked in all_tests()
         if work and not marked and not is_slow(module, test)
     ]
     assert not unmarked, ('these tests do slow work but are not marked slow: list them '
@@ -144,7 +154,7 @@ def test_every_slow_test_is_marked():
 
 
 def test_slow_list_names_existing_tests():
-    tests = {(module, test) for module, test, _, _ in iter_tests()}
+    tests = {(module, test) for module, test, _, _ in all_tests()}
     modules = {module for module, _ in tests}
     stale = [
         f'{module}::{test}' for module, names in SLOW_TESTS.items()
