@@ -81,14 +81,14 @@ def aim_upernet(out_type=None):
 
 
 def upstream_entry(cfg):
-    """What mmseg / mmdet's own ``tools/train.py`` does with a ``runner_type``."""
+    """What the train script of mmseg / mmdet does with a ``runner_type``."""
     from mmengine.registry import RUNNERS
     assert cfg.runner_type == 'visionllama_mm.ReliableRunner'
     return RUNNERS.build(cfg)
 
 
 def our_entry_with_a_plain_runner(cfg):
-    """This package's ``tools/train.py`` path with mmengine's own ``Runner``."""
+    """This package's train script (``build_runner``) with mmengine's ``Runner``."""
     cfg.runner_type = 'Runner'
     return build_runner(cfg)
 
@@ -98,7 +98,7 @@ def our_entry_with_a_plain_runner(cfg):
 def test_dense_heads_need_feature_maps_from_both_entry_points(entry, out_type):
     """Before: ``RuntimeError: ... expected input[1, 2, 100, 64] to have 64 channels``
     (``'raw'``) or a bare ``AssertionError`` in mmseg's ``multilevel_neck.py``
-    (``'avg_layers'``) at the first forward through OpenMMLab's own tools."""
+    (``'avg_layers'``) at the first forward through OpenMMLab's own train script."""
     cfg = aim_upernet(out_type)
     shown = repr(out_type or 'raw')  # AIM's default
     with pytest.raises(

@@ -173,6 +173,7 @@ def mmdet_train(root: Path, config: Path, work_dir: Path) -> subprocess.Complete
         timeout=900)
 
 
+@pytest.mark.slow
 def test_mmdet_train_py_on_the_project_with_our_backbone(project_root, tmp_path):
     """mmdet's own ``tools/train.py``: each problem stops the run before the first
     iteration with its one-line fix; with both fixes it trains."""
