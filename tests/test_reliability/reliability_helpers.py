@@ -158,8 +158,9 @@ def assert_same(a, b, where='checkpoint'):
 
 
 def train_args(config, work_dir, **cfg_options):
-    """The ``tools/train.py`` arguments of ``config`` (for ``prepare_train_config``,
-    in process): no resume, no AMP, ``--cfg-options`` from the keywords."""
+    """The train tool's parsed arguments for ``config`` (for
+    ``prepare_train_config``, in process): no resume, no AMP, ``--cfg-options`` from
+    the keywords."""
     import argparse
     return argparse.Namespace(
         config=config,

@@ -211,6 +211,7 @@ def test_16_bit_label_value_that_mmseg_reads_as_another_class(tmp_path):
     check_dataset(seg_dataset(tmp_path / 'fits', [np.full((128, 128), 3, np.uint16)]))
 
 
+@pytest.mark.slow
 def test_host_crash_case_stops_before_training(tmp_path):
     """tools/train.py on the detection demo with one image declared 2e9 x 2e9 and a
     polygon at x = 1e9 (it crashed training, rc 139, under this memory limit): an error

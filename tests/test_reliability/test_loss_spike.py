@@ -51,6 +51,7 @@ def logged(work_dir):
     return '\n'.join(p.read_text() for p in work_dir.glob('*/*.log'))
 
 
+@pytest.mark.slow
 def test_lr_10_stops_and_the_named_checkpoint_trains_finite(tmp_path):
     hooks = [dict(type='FiniteLossHook', spike_patience=5)]
     with pytest.raises(LossSpikeError) as stopped:
@@ -86,6 +87,7 @@ def test_lr_10_stops_and_the_named_checkpoint_trains_finite(tmp_path):
     assert len(losses) == 5 and max(losses) < 3, losses  # the first run went to 60+
 
 
+@pytest.mark.slow
 def test_lr_1000_names_no_checkpoint_of_diverged_weights(tmp_path):
     """The issue's case: the loss leaves its range at iteration 2 and is NaN at 4;
     iter_3.pth has finite weights (named before) but no checkpoint is healthy."""
