@@ -23,13 +23,12 @@ from ...errors import DataError, describe_ids
 from .coco import check_coco_annotations, check_coco_layout, is_coco, load_json_file
 from .images import (DEFAULT_MAX_PIXELS, OUTLIER_FACTOR, ImageHeader,
                      check_declared_sizes, check_image_sizes, check_label_map_values,
-                     read_header)
+                     read_headers)
 
 __all__ = [
     'DataError', 'check_annotation_file', 'check_coco_annotations', 'check_coco_file',
     'check_dataset', 'check_dataset_files', 'check_image_files', 'check_label_values',
-    'check_seg_maps', 'base_datasets', 'describe_ids', 'evaluator_ann_files',
-    'read_headers'
+    'check_seg_maps', 'base_datasets', 'describe_ids', 'evaluator_ann_files'
 ]
 
 #: PIL modes of single-channel label maps (palette PNGs hold indices too; the values
@@ -100,16 +99,6 @@ def check_label_values(labels: Sequence[Tuple[str, object]], num_classes: int,
         shown = ', '.join(f'{path}: {label!r}' for path, label in bad[:5])
         raise DataError(f'{source}: {len(bad)} samples have a label outside '
                         f'0..{num_classes - 1} ({num_classes} classes), e.g. {shown}')
-
-
-def read_headers(paths: Iterable[str]) -> Dict[str, ImageHeader]:
-    """:func:`~.images.read_header` of each distinct path PIL can read."""
-    headers = {}
-    for path in dict.fromkeys(paths):
-        header = read_header(path)
-        if header is not None:
-            headers[path] = header
-    return headers
 
 
 def check_seg_maps(pairs: Iterable[Tuple[str, str]], images: Dict[str, ImageHeader],

@@ -24,8 +24,9 @@ from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 from ...errors import DataError, describe_ids
 
 __all__ = [
-    'ImageHeader', 'read_header', 'check_image_sizes', 'check_declared_sizes',
-    'check_label_map_values', 'DEFAULT_MAX_PIXELS', 'OUTLIER_FACTOR'
+    'ImageHeader', 'read_header', 'read_headers', 'check_image_sizes',
+    'check_declared_sizes', 'check_label_map_values', 'DEFAULT_MAX_PIXELS',
+    'OUTLIER_FACTOR'
 ]
 
 #: The largest image (pixels) the checks accept by default: PIL's own
@@ -80,6 +81,16 @@ def read_header(path: str) -> Optional[ImageHeader]:
         return None
     width, height = stored[::-1] if turned else stored
     return ImageHeader(width, height, mode, stored)
+
+
+def read_headers(paths: Iterable[str]) -> Dict[str, ImageHeader]:
+    """:func:`read_header` of each distinct path that PIL can read."""
+    headers = {}
+    for path in dict.fromkeys(paths):
+        header = read_header(path)
+        if header is not None:
+            headers[path] = header
+    return headers
 
 
 def _shown(items: List[str], limit: int = 5) -> str:
