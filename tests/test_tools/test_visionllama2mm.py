@@ -1,4 +1,3 @@
-import importlib.util
 import subprocess
 import sys
 
@@ -8,11 +7,7 @@ from mmpretrain.models import build_classifier
 from reference import official_deit_forward, synthetic_deit_state_dict
 
 from visionllama_mm.models import VisionLLaMA
-
-SPEC = importlib.util.spec_from_file_location('visionllama2mm',
-                                              'tools/model_converters/visionllama2mm.py')
-converter = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(converter)
+from visionllama_mm.models.converters import convert_visionllama
 
 DIM, DEPTH, HEADS, HIDDEN, PATCH, CLASSES = 32, 2, 2, 64, 8, 5
 
@@ -67,7 +62,7 @@ def test_mae_layout_round_trip():
     release = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
     release['backbone.pos_embed'] = torch.zeros(1, 17, DIM)
     release['neck.decoder_embed.weight'] = torch.zeros(4, DIM)
-    converted = converter.convert({'state_dict': release})
+    converted = convert_visionllama({'state_dict': release})
     assert 'backbone.pos_embed' not in converted
     assert 'neck.decoder_embed.weight' not in converted
     fresh = VisionLLaMA(
@@ -92,6 +87,6 @@ def test_unknown_keys_are_errors():
     official = synthetic_deit_state_dict(DIM, 1, HIDDEN, PATCH, CLASSES)
     official['pos_embed'] = torch.zeros(1, 17, DIM)
     with pytest.raises(KeyError, match='pos_embed'):
-        converter.convert(official)
+        convert_visionllama(official)
     with pytest.raises(ValueError, match='cannot tell the layout'):
-        converter.convert({'foo.weight': torch.zeros(1)})
+        convert_visionllama({'foo.weight': torch.zeros(1)})
