@@ -49,8 +49,8 @@ MAE_ARCH = dict(
     ffn_bias=True,
     layer_scale_init_value=0.)
 MAE_NECK = dict(embed_dim=32, decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2)
-#: AIM: 24 blocks (the probe reads blocks 14-19 of AIM-600M), 24 wide.
-AIM_ARCH = dict(embed_dims=24, num_layers=24, num_heads=12)
+#: AIM: 32 blocks (the probes read up to block 31, of AIM-7B), 24 wide.
+AIM_ARCH = dict(embed_dims=24, num_layers=32, num_heads=12)
 
 #: ``get_model(NAME, **TINY_MODELS[layout])`` builds the model that the stand-in
 #: weights of a release of that layout fill exactly.

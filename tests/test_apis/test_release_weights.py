@@ -215,8 +215,8 @@ def test_fetch_tool_errors_in_one_line(weights_server, tmp_path):
                             text=True,
                             timeout=300)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
         "fetch_weights.py: error: no published weights are called "
-        "'pyramid-visionllama-x_in1k'; did you mean 'pyramid-visionllama-s_in1k', "
-        "'pyramid-visionllama-b_in1k', 'pyramid-visionllama-l_in1k'?"
-    ]
+        "'pyramid-visionllama-x_in1k'; did you mean"), lines
+    assert all(f"'pyramid-visionllama-{size}_in1k'" in lines[0] for size in 'sbl')

@@ -144,7 +144,8 @@ def load_weights_file(filename: str) -> dict:
 
 def _dataset_meta(cfg: Config, scope: str, checkpoint: Optional[dict]) -> dict:
     """``dataset_meta`` of the checkpoint, else the ``METAINFO`` of the config's test
-    dataset class (as mmpretrain's ``get_model``)."""
+    dataset class (as mmpretrain's ``get_model``) updated by the dataset config's
+    ``metainfo`` / ``classes``."""
     import importlib
     meta = (checkpoint or {}).get('meta') or {}
     if meta.get('dataset_meta'):
@@ -152,7 +153,11 @@ def _dataset_meta(cfg: Config, scope: str, checkpoint: Optional[dict]) -> dict:
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     registry = importlib.import_module(f'{scope}.registry').DATASETS
     dataset_class = registry.get(dataset.get('type')) if dataset.get('type') else None
-    return copy.deepcopy(dict(getattr(dataset_class, 'METAINFO', {})))
+    result = copy.deepcopy(dict(getattr(dataset_class, 'METAINFO', {})))
+    result.update(copy.deepcopy(dict(dataset.get('metainfo') or {})))
+    if dataset.get('classes'):
+        result['classes'] = tuple(dataset['classes'])
+    return result
 
 
 def get_model(model: Union[str, PathLike, Config],
@@ -209,7 +214,7 @@ def get_model(model: Union[str, PathLike, Config],
     if pretrained is True:
         pretrained = _weights_for(entry, cfg, what)
     if kwargs:
-        cfg.merge_from_dict({'model': kwargs})
+        cfg.merge_from_dict(copy.deepcopy({'model': kwargs}))  # merging pops _delete_
     scope = get_scope(cfg)
     built = build_model(cfg, device or 'cpu')
     checkpoint = None
