@@ -90,3 +90,34 @@ def test_unknown_keys_are_errors():
         convert_visionllama(official)
     with pytest.raises(ValueError, match='cannot tell the layout'):
         convert_visionllama({'foo.weight': torch.zeros(1)})
+
+
+def test_cli_reads_release_training_checkpoints_weights_only(tmp_path):
+    """The release files themselves (a DeiT checkpoint with its argparse.Namespace, an
+    mmengine checkpoint with its message hub) convert without unpickling."""
+    from reference import synthetic_pyramid_state_dict
+    from weights_server import (PYRAMID_ARCH, deit_checkpoint, mae_release_state,
+                                mmengine_checkpoint)
+    pyramid = synthetic_pyramid_state_dict(PYRAMID_ARCH['embed_dims'],
+                                           PYRAMID_ARCH['depths'],
+                                           PYRAMID_ARCH['feedforward_channels'])
+    mae = mae_release_state()
+    for name, checkpoint, state, extra in (('best_checkpoint.pth',
+                                            deit_checkpoint(pyramid), pyramid, []),
+                                           ('epoch_800.pth', mmengine_checkpoint(mae),
+                                            mae, ['--keep-selfsup-heads'])):
+        src, dst = tmp_path / name, tmp_path / f'converted_{name}'
+        torch.save(checkpoint, src)
+        result = subprocess.run(
+            [
+                sys.executable, 'tools/model_converters/visionllama2mm.py',
+                str(src),
+                str(dst)
+            ] + extra,
+            capture_output=True,
+            text=True)
+        assert result.returncode == 0, result.stderr
+        converted = torch.load(dst, weights_only=True)['state_dict']
+        expected = convert_visionllama(state, keep_selfsup_heads=bool(extra))
+        assert list(converted) == list(expected)
+        assert all(torch.equal(converted[k], v) for k, v in expected.items())
