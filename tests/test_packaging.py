@@ -12,6 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ def tracked_files():
     return [f for f in listed if not f.startswith('data/') and (REPO / f).is_file()]
 
 
+@pytest.mark.slow
 def test_wheel_carries_configs_tools_and_model_index(tmp_path):
     src = tmp_path / 'src'
     files = tracked_files()

@@ -141,6 +141,7 @@ print('ok', result['pred_class'])
 '''
 
 
+@pytest.mark.slow
 def test_mmpretrain_knows_the_names(weights_server, tmp_path):
     """A script that imports only visionllama_mm and mmpretrain."""
     expected = [

@@ -176,6 +176,7 @@ def test_no_model_from_a_checkpoint_alone(weights_server):
         get_model(None, pretrained=fetch_weights(PYRAMID_S))
 
 
+@pytest.mark.slow
 def test_offline_then_from_file(weights_server, tmp_path, monkeypatch):
     with WeightsServer({}) as closed:
         url = closed.url
@@ -206,6 +207,7 @@ def test_offline_then_from_file(weights_server, tmp_path, monkeypatch):
     assert_holds_weights(model, PYRAMID_S)
 
 
+@pytest.mark.slow
 def test_fetch_tool_errors_in_one_line(weights_server, tmp_path):
     env = weights_server.env(weights_server.cache)
     env['PYTHONPATH'] = os.getcwd()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from reference import synthetic_pyramid_state_dict
 from weights_server import WeightsServer, _save, deit_checkpoint
@@ -35,6 +36,7 @@ OPTIONS = [
 ]
 
 
+@pytest.mark.slow
 def test_scheme_in_a_shipped_mmseg_config_with_mmseg_train(tmp_path):
     arch = PyramidVisionLLaMA.arch_zoo['s']
     release = synthetic_pyramid_state_dict(

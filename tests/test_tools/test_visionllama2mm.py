@@ -92,6 +92,7 @@ def test_unknown_keys_are_errors():
         convert_visionllama({'foo.weight': torch.zeros(1)})
 
 
+@pytest.mark.slow
 def test_cli_reads_release_training_checkpoints_weights_only(tmp_path):
     """The release files themselves (a DeiT checkpoint with its argparse.Namespace, an
     mmengine checkpoint with its message hub) convert without unpickling."""
