@@ -69,11 +69,14 @@ def test_second_call_uses_the_cache(weights_server):
         assert torch.equal(a, b), key
 
 
-def test_zoo_name_with_weights_loads_them(weights_server):
-    model = get_model(
+@pytest.mark.parametrize(
+    'model', [
         'pyramid-visionllama-small_8xb128-300e_in1k',
-        pretrained=True,
-        **TINY_MODELS['pyramid'])
+        'configs/pyramid_visionllama/pyramid-visionllama-small_8xb128-300e_in1k.py'
+    ],
+    ids=['zoo-name', 'config-file'])
+def test_zoo_entry_with_weights_loads_them(weights_server, model):
+    model = get_model(model, pretrained=True, **TINY_MODELS['pyramid'])
     assert_holds_weights(model, PYRAMID_S)
 
 

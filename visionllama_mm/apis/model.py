@@ -112,12 +112,19 @@ def _release_config(name: str) -> Config:
     return cfg
 
 
-def _weights_for(entry: Optional[ZooModel], cfg: Config, what: str) -> str:
-    """What ``pretrained=True`` means: the entry's published weights or the
-    config's ``load_from``."""
+def _entry_of(config_file: str) -> Optional[ZooModel]:
+    """The zoo entry of a config file (the same file), if it is one."""
+    real = osp.realpath(config_file)
+    return next((m for m in zoo().values() if osp.realpath(m.config) == real), None)
+
+
+def _weights_for(entry: Optional[ZooModel], cfg: Config, what: str, by_name: bool) -> str:
+    """What ``pretrained=True`` means: the entry's published weights; for a config
+    given as such (not by name), else its ``load_from`` (as mmpretrain's
+    ``get_model``)."""
     if entry is not None and entry.weights:
         return entry.weights
-    if entry is None and cfg.get('load_from'):
+    if not by_name and cfg.get('load_from'):
         return cfg.load_from
     with_weights = sorted(m.name for m in zoo().values() if m.weights)
     raise UnknownNameError(
@@ -201,6 +208,7 @@ def get_model(model: Union[str, PathLike, Config],
         cfg, what = copy.deepcopy(model), 'this config'
     elif isinstance(model, (str, PathLike)) and str(model).endswith('.py'):
         cfg, what = load_config(str(model)), str(model)
+        entry = _entry_of(cfg.filename)
     elif isinstance(model, str) and model in RELEASES:
         cfg, what = _release_config(model), model
         if pretrained is True:
@@ -212,7 +220,11 @@ def get_model(model: Union[str, PathLike, Config],
         raise TypeError('model must be a name, a config file or a Config, got '
                         f'{type(model).__name__}')
     if pretrained is True:
-        pretrained = _weights_for(entry, cfg, what)
+        pretrained = _weights_for(
+            entry,
+            cfg,
+            what,
+            by_name=isinstance(model, str) and not model.endswith('.py'))
     if kwargs:
         cfg.merge_from_dict(copy.deepcopy({'model': kwargs}))  # merging pops _delete_
     scope = get_scope(cfg)

@@ -24,7 +24,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 from urllib.error import HTTPError, URLError
 
 import torch
@@ -163,10 +163,14 @@ def _read(path: str, source: str) -> Any:
         raise CheckpointLoadError(str(err).replace(path, source)) from None
 
 
-def _save(state: Dict[str, torch.Tensor], meta: dict, dst: str) -> None:
-    tmp = osp.join(osp.dirname(dst), f'.{osp.basename(dst)}.{os.getpid()}.tmp')
+def _publish(write: Callable[[str], None], dst: str) -> None:
+    """``write`` a temporary file beside ``dst``, check that it loads weights-only and
+    rename it to ``dst`` (never a half-written ``dst``)."""
+    fd, tmp = tempfile.mkstemp(
+        prefix=f'.{osp.basename(dst)}.', suffix='.tmp', dir=osp.dirname(osp.abspath(dst)))
+    os.close(fd)
     try:
-        torch.save({'state_dict': state, 'meta': meta}, tmp)
+        write(tmp)
         load_checkpoint_file(tmp, mmap=True)  # complete and weights-only loadable
         publish_file(tmp, dst)
     finally:
@@ -221,17 +225,11 @@ def fetch_weights(name: str,
                 sources.append(source)
             state = _convert(release, checkpoints, sources)
             del checkpoints
-            _save(state, dict(weights=name, converted_from=sources), dst)
+            meta = dict(weights=name, converted_from=sources)
+            _publish(lambda tmp: torch.save(dict(state_dict=state, meta=meta), tmp), dst)
     if out is not None:
-        out_dir = osp.dirname(osp.abspath(out))
-        os.makedirs(out_dir, exist_ok=True)
-        tmp_out = osp.join(out_dir, f'.{osp.basename(out)}.{os.getpid()}.tmp')
-        try:
-            shutil.copyfile(dst, tmp_out)
-            publish_file(tmp_out, out)
-        finally:
-            if osp.exists(tmp_out):
-                os.remove(tmp_out)
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        _publish(lambda tmp: shutil.copyfile(dst, tmp), out)
     return dst
 
 
