@@ -9,8 +9,8 @@ MAE decoder; the AIM files a plain trunk and a plain probe-head state dict.
 
 :class:`WeightsServer` serves them from ``http.server`` on 127.0.0.1 (a free port)
 under the release's paths; ``behaviour`` makes a path close mid-file or answer with
-an HTML page. The fixture :func:`weights_server` (import it into a test module:
-``from weights_server import release_stand_ins, weights_server  # noqa: F401``) starts
+an HTML page. The fixture ``weights_server`` (import it into a test module:
+``from weights_server import release_stand_ins_fixture, weights_server_fixture``) starts
 one, points ``VLLAMA_WEIGHTS_BASE_URL`` at it and ``VLLAMA_CACHE`` at a fresh folder
 (``server.cache``); :meth:`WeightsServer.env` gives the same variables for a
 subprocess.
@@ -286,14 +286,14 @@ class WeightsServer:
         return env
 
 
-@pytest.fixture(scope='session')
-def release_stand_ins() -> Dict[str, bytes]:
+@pytest.fixture(scope='session', name='release_stand_ins')
+def release_stand_ins_fixture() -> Dict[str, bytes]:
     """:func:`release_files`, built once per session."""
     return release_files()
 
 
-@pytest.fixture
-def weights_server(release_stand_ins, tmp_path, monkeypatch):
+@pytest.fixture(name='weights_server')
+def weights_server_fixture(release_stand_ins, tmp_path, monkeypatch):
     """A running :class:`WeightsServer` of the stand-ins; ``VLLAMA_WEIGHTS_BASE_URL``
     points at it and ``VLLAMA_CACHE`` at ``server.cache`` (empty) for this test."""
     with WeightsServer(release_stand_ins) as server:

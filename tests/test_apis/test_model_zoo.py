@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from weights_server import PYRAMID_ARCH, TINY_MODELS
+from weights_server import (PYRAMID_ARCH, TINY_MODELS, release_stand_ins_fixture,
+                            weights_server_fixture)
 
 from visionllama_mm.apis import TASKS, get_model, inference_model, list_models
 from visionllama_mm.errors import IncompatibleConfigError, UnknownNameError
 from visionllama_mm.models.weights import weights_path
 
+#: the local stand-in of the release hosts (tests/weights_server.py), as fixtures
+FIXTURES = (release_stand_ins_fixture, weights_server_fixture)
 REPO = Path(__file__).resolve().parents[2]
 ADE_IMAGE = 'data/demo/ade/images/validation/ADE_val_00000001.jpg'
 COCO_IMAGE = 'data/demo/coco/val2017/000000000001.jpg'

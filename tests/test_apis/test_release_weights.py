@@ -17,7 +17,8 @@ import torch
 from mmengine.runner import CheckpointLoader
 from reference import synthetic_pyramid_state_dict
 from weights_server import (PYRAMID_ARCH, TINY_MODELS, WeightsServer, deit_checkpoint,
-                            stand_in_checksums)
+                            release_stand_ins_fixture, stand_in_checksums,
+                            weights_server_fixture)
 
 from visionllama_mm.apis import get_model
 from visionllama_mm.errors import (CheckpointLoadError, DownloadError,
@@ -26,6 +27,8 @@ from visionllama_mm.models import PyramidVisionLLaMA
 from visionllama_mm.models.weights import (RELEASES, fetch_weights, release_url,
                                            weights_path)
 
+#: the local stand-in of the release hosts (tests/weights_server.py), as fixtures
+FIXTURES = (release_stand_ins_fixture, weights_server_fixture)
 PYRAMID_S = 'pyramid-visionllama-s_in1k'
 MAE_B = 'mae-visionllama-b-800e_in1k'
 AIM_600M = 'aim-600m_attnprobe-best_in1k'
