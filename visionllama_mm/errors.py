@@ -9,7 +9,8 @@ from typing import Sequence
 
 __all__ = [
     'UserError', 'LaunchError', 'CheckpointLoadError', 'IncompatibleConfigError',
-    'DataError', 'ModelMismatchError', 'NonFiniteLossError', 'describe_ids'
+    'DataError', 'ModelMismatchError', 'NonFiniteLossError', 'DownloadError',
+    'UnknownNameError', 'describe_ids'
 ]
 
 
@@ -43,6 +44,17 @@ class NonFiniteLossError(UserError, FloatingPointError):
     """A training loss became NaN or infinite; the message names the iteration, the
     last healthy checkpoint (finite weights, saved before the loss left its normal
     range) and a command that continues from it."""
+
+
+class DownloadError(UserError, RuntimeError):
+    """A file could not be downloaded, or what came is not the file (truncated, an
+    HTML page, a checksum mismatch); the message names the URL, the cache path and
+    how to place a manually downloaded file."""
+
+
+class UnknownNameError(UserError, ValueError):
+    """A model or weights name that the zoo does not have; the message lists the
+    closest names."""
 
 
 def describe_ids(ids: Sequence, shown: int = 10) -> str:
