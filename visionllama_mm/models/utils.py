@@ -82,9 +82,10 @@ def normalize_out_indices(out_indices: Union[int, Sequence[int]],
     return resolved
 
 
-#: ``(old, new)`` key parts of this package's earlier checkpoints: the layer scale of
-#: the FFN branch was ``layers.N.ffn.gamma2`` before it moved to the block.
-LEGACY_RENAMES = (('.ffn.gamma2.', '.gamma2.'), )
+#: ``(old, new)`` key parts of layer scales kept inside the branch they scale
+#: (mmpretrain's layout, and this package's earlier checkpoints for the FFN one:
+#: ``layers.N.ffn.gamma2``); the block holds both.
+LEGACY_RENAMES = (('.attn.gamma1.', '.gamma1.'), ('.ffn.gamma2.', '.gamma2.'))
 
 
 def rename_legacy_keys(state: Mapping[str, 'torch.Tensor'],

@@ -33,6 +33,7 @@ from typing import Dict, Optional
 
 import torch
 
+from ..utils import LEGACY_RENAMES
 from .common import unwrap
 
 BLOCK = r'^blocks\.(\d+(?:\.\d+)?)\.'  # plain: blocks.N, pyramid: blocks.S.N
@@ -128,9 +129,8 @@ def convert_mae(state: Dict,
                 r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
                 r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
             raise KeyError(f'unknown mae-layout key {key!r}')
-        # mmpretrain keeps layer scales inside attn / ffn; our block holds both
-        name = name.replace('.attn.gamma1.',
-                            '.gamma1.').replace('.ffn.gamma2.', '.gamma2.')
+        for old, new in LEGACY_RENAMES:  # mmpretrain keeps layer scales in attn / ffn
+            name = name.replace(old, new)
         out['backbone.' + name] = value
     return out
 
