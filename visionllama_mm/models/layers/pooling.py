@@ -12,8 +12,7 @@
   (``latent``, ``q``, ``kv``, ``proj``, ``norm``, ``mlp.fc1``, ``mlp.fc2``), so timm
   weights load one-to-one.
 
-Both attend through :func:`~.attention.rope_attention`
-(``F.scaled_dot_product_attention``)
+Both attend through :func:`~.attention.attend` (``F.scaled_dot_product_attention``)
 without rotary tables. Shapes: tokens ``(B, N, C)`` -> ``(B, C)``.
 """
 from typing import Optional
@@ -23,8 +22,7 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
-from .attention import check_heads
-from .attention import rope_attention
+from .attention import attend, check_heads
 from .ffn import GELUMLP
 
 
@@ -89,7 +87,7 @@ class AttentionPooling(nn.Module):
         _check_tokens(x, self.embed_dims, type(self).__name__)
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
         q = self.cls_token.expand(x.shape[0], -1, -1)
-        out = rope_attention(
+        out = attend(
             _split_heads(q, self.num_heads), _split_heads(self.k(x), self.num_heads),
             _split_heads(self.v(x), self.num_heads))
         return out.mean(dim=1)
@@ -149,7 +147,7 @@ class MultiheadAttentionPooling(nn.Module):
         q = self.q(self.latent.expand(x.shape[0], -1, -1))
         k, v = self.kv(x).chunk(2, dim=-1)
         y = self.proj(
-            rope_attention(
+            attend(
                 _split_heads(q, self.num_heads), _split_heads(k, self.num_heads),
                 _split_heads(v, self.num_heads)))
         y = y + self.mlp(self.norm(y))
