@@ -152,9 +152,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
         super().__init__(init_cfg)
-        if isinstance(arch, str):
-            arch = self.CASE_SENSITIVE_ARCHS.get(arch, arch)
-        self.arch_settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
+        self.arch_settings = self.parse_arch(arch)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.num_heads = self.arch_settings['num_heads']
@@ -170,6 +168,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                 raise ModelArgumentError(f'{name} must be a positive int, got {value!r}')
         check_rate('drop_rate', drop_rate)
         check_rate('attn_drop_rate', attn_drop_rate)
+        rates = drop_path_rates(drop_path_rate, self.num_layers, drop_path_mode)
         if out_type == 'cls_token' and not with_cls_token:
             raise ModelArgumentError('out_type="cls_token" needs with_cls_token=True')
         if featmap_stride is not None and (out_type != 'featmap'
@@ -231,7 +230,6 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             drop_rate=drop_rate,
             norm_cfg=norm_cfg,
             rope_cfg=rope_cfg)
-        rates = drop_path_rates(drop_path_rate, self.num_layers, drop_path_mode)
         self.layers = ModuleList([
             TransformerBlock(**cfg) for cfg in self._block_cfgs(layer_cfgs, block, rates)
         ])
@@ -239,6 +237,15 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             self.ln1 = build_norm_layer(norm_cfg, self.embed_dims)
         self.build_pooling()
         self._freeze_stages()
+
+    @classmethod
+    def parse_arch(cls, arch: Union[str, Dict]) -> Dict:
+        """A copy of the arch settings ``arch`` names (``arch_zoo``; names in
+        ``CASE_SENSITIVE_ARCHS`` are matched exactly, others in any case) or of a
+        custom dict with ``ESSENTIAL_KEYS``."""
+        if isinstance(arch, str):
+            arch = cls.CASE_SENSITIVE_ARCHS.get(arch, arch)
+        return parse_arch(arch, cls.arch_zoo, cls.ESSENTIAL_KEYS)
 
     def _from_arch(self, name: str, value, fallback, arch) -> object:
         """An argument left None takes the arch's value (else ``fallback``); a

@@ -5,7 +5,7 @@ from typing import Dict, List, Sequence, Union
 from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..layers import WINDOW_ROPE_COORDS, swiglu_hidden_dims
-from ..utils import check_choice, normalize_out_indices, parse_arch
+from ..utils import check_choice, normalize_out_indices
 from .plain_encoder import PlainEncoder, per_block
 
 
@@ -80,8 +80,7 @@ class VisionLLaMA(PlainEncoder):
                  **kwargs) -> None:
         check_choice('window_rope_coords', window_rope_coords, WINDOW_ROPE_COORDS)
         if window_block_indexes:
-            num_layers = parse_arch(arch, self.arch_zoo,
-                                    self.ESSENTIAL_KEYS)['num_layers']
+            num_layers = self.parse_arch(arch)['num_layers']
             layer_cfgs = window_layer_cfgs(layer_cfgs, num_layers, window_size,
                                            window_block_indexes, window_rope_coords)
         super().__init__(
