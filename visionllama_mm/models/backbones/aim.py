@@ -43,7 +43,8 @@ class AIM(PlainEncoder):
             ``AverageLayers``; the probe's BatchNorm normalises), hence the default.
         patch_size / pos_embed_type / ffn_type / qkv_bias / proj_bias / ffn_bias /
             patch_norm: the release's 14, ``'sincos'``, ``'mlp'``, no biases and a
-            norm after the patch projection.
+            norm after the patch projection (``ffn_bias=None`` reads an arch dict's
+            ``ffn_bias``).
         **kwargs: :class:`~.plain_encoder.PlainEncoder`'s other arguments (with its
             defaults).
     """

@@ -80,9 +80,10 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
         ffn_type: ``'swiglu'`` or ``'mlp'`` (GELU).
         qkv_bias / proj_bias: biases of the attention projections.
         ffn_bias: biases of the FFN; None: the arch's ``ffn_bias``, else biased for
-            ``'mlp'`` (ViT) and bias-free for ``'swiglu'`` (LLaMA).
+            ``'mlp'`` (ViT) and bias-free for ``'swiglu'`` (LLaMA). A value given
+            here overrides the arch's.
         layer_scale_init_value: layer-scale init of both branches (0: none); None:
-            the arch's, else 0.
+            the arch's, else 0. A value given here overrides the arch's.
         drop_rate / attn_drop_rate / drop_path_rate: dropouts, each in ``[0, 1)``;
             ``drop_path_mode`` ``'linear'`` ramps drop path over depth, ``'uniform'``
             does not; ``ffn_drop_path=False`` keeps the FFN branch free of it.
@@ -222,9 +223,9 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             ffn_type=ffn_type,
             qkv_bias=qkv_bias,
             proj_bias=proj_bias,
-            ffn_bias=self._from_arch('ffn_bias', ffn_bias, ffn_type == 'mlp', arch),
+            ffn_bias=self._from_arch('ffn_bias', ffn_bias, ffn_type == 'mlp'),
             layer_scale_init_value=self._from_arch('layer_scale_init_value',
-                                                   layer_scale_init_value, 0., arch),
+                                                   layer_scale_init_value, 0.),
             ffn_drop_path=ffn_drop_path,
             attn_drop_rate=attn_drop_rate,
             drop_rate=drop_rate,
@@ -247,17 +248,13 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             arch = cls.CASE_SENSITIVE_ARCHS.get(arch, arch)
         return parse_arch(arch, cls.arch_zoo, cls.ESSENTIAL_KEYS)
 
-    def _from_arch(self, name: str, value, fallback, arch) -> object:
-        """An argument left None takes the arch's value (else ``fallback``); a
-        custom arch dict and an argument that disagree are an error."""
+    def _from_arch(self, name: str, value, fallback) -> object:
+        """An argument given wins; left None, it takes the arch's value (else
+        ``fallback``)."""
+        if value is not None:
+            return value
         in_arch = self.arch_settings.get(name)
-        if value is None:
-            return fallback if in_arch is None else in_arch
-        if isinstance(arch, dict) and in_arch is not None and in_arch != value:
-            raise ModelArgumentError(
-                f'{name} is given twice: the arch dict says {in_arch!r}, the argument '
-                f'{name}={value!r} ({type(self).__name__} default or config); keep one')
-        return value
+        return fallback if in_arch is None else in_arch
 
     def _block_cfgs(self, layer_cfgs: Union[Dict, Sequence[Dict]], block: Dict,
                     rates: List[float]) -> List[Dict]:
