@@ -111,7 +111,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     CASE_SENSITIVE_ARCHS: Dict[str, str] = {}
     ESSENTIAL_KEYS: Tuple[str, ...] = ('embed_dims', 'num_layers', 'num_heads')
     OUT_TYPES: Tuple[str, ...] = ('raw', 'cls_token', 'featmap', 'avg_featmap')
-    #: the ``out_type`` values whose outputs are NCHW maps
+    #: the ``out_type`` values that give NCHW maps (what dense necks / heads take)
     MAP_OUT_TYPES: Tuple[str, ...] = ('featmap', )
 
     def __init_subclass__(cls, **kwargs) -> None:

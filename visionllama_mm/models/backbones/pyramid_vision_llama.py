@@ -132,7 +132,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                             num_heads=[4, 8, 16, 32])),
     }
     OUT_TYPES = ('featmap', 'avg_featmap')
-    #: the ``out_type`` values whose outputs are NCHW maps
+    #: the ``out_type`` values that give NCHW maps (what dense necks / heads take)
     MAP_OUT_TYPES = ('featmap', )
     ESSENTIAL_KEYS = ('embed_dims', 'depths', 'num_heads')
 
