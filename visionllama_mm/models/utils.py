@@ -217,6 +217,16 @@ class FrozenStagesMixin:
         return self
 
 
+def passed_on(cls: type, values: Dict) -> Dict:
+    """What a backbone subclass's ``__init__`` passes on to its base class's: the
+    entries of ``values`` (its ``locals()``) that the base ``__init__`` takes, then
+    its ``**kwargs``. The subclass writes a default once, in its signature:
+    ``super().__init__(**passed_on(AIM, locals()))``."""
+    base = inspect.signature(super(cls, cls).__init__).parameters
+    own = {name: values[name] for name in base if name != 'self' and name in values}
+    return {**own, **values.get('kwargs', {})}
+
+
 def inherit_signature(cls: type) -> None:
     """Show the arguments a subclass passes on with ``**kwargs`` in its signature.
 

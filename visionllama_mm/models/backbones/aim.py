@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..layers import prefix_causal_mask
+from ..utils import passed_on
 from .plain_encoder import PlainEncoder
 
 
@@ -70,16 +71,7 @@ class AIM(PlainEncoder):
         if avg_layers_norm and not kwargs.get('final_norm', True):
             raise ModelArgumentError('avg_layers_norm=True applies ln1, which needs '
                                      'final_norm=True')
-        super().__init__(
-            arch,
-            patch_size=patch_size,
-            pos_embed_type=pos_embed_type,
-            ffn_type=ffn_type,
-            qkv_bias=qkv_bias,
-            proj_bias=proj_bias,
-            ffn_bias=ffn_bias,
-            patch_norm=patch_norm,
-            **kwargs)
+        super().__init__(**passed_on(AIM, locals()))
         self.avg_layers_norm = avg_layers_norm
 
     @property

@@ -5,7 +5,7 @@ from typing import Dict, List, Sequence, Union
 from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..layers import WINDOW_ROPE_COORDS, swiglu_hidden_dims
-from ..utils import check_choice, normalize_out_indices
+from ..utils import check_choice, normalize_out_indices, passed_on
 from .plain_encoder import PlainEncoder, per_block
 
 
@@ -83,12 +83,7 @@ class VisionLLaMA(PlainEncoder):
             num_layers = self.parse_arch(arch)['num_layers']
             layer_cfgs = window_layer_cfgs(layer_cfgs, num_layers, window_size,
                                            window_block_indexes, window_rope_coords)
-        super().__init__(
-            arch,
-            out_type=out_type,
-            with_cls_token=with_cls_token,
-            layer_cfgs=layer_cfgs,
-            **kwargs)
+        super().__init__(**passed_on(VisionLLaMA, locals()))
 
 
 def window_layer_cfgs(layer_cfgs: Union[Dict, Sequence[Dict]], num_layers: int,

@@ -5,6 +5,7 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ..layers import MultiheadAttentionPooling
+from ..utils import passed_on
 from .plain_encoder import PlainEncoder
 
 
@@ -71,13 +72,7 @@ class ViTG(PlainEncoder):
                  ffn_type: str = 'mlp',
                  **kwargs) -> None:
         self.map_feedforward_channels = map_feedforward_channels  # build_pooling's
-        super().__init__(
-            arch,
-            out_type=out_type,
-            patch_size=patch_size,
-            pos_embed_type=pos_embed_type,
-            ffn_type=ffn_type,
-            **kwargs)
+        super().__init__(**passed_on(ViTG, locals()))
 
     def build_pooling(self) -> None:
         """The MAP head for ``'map'`` (frozen with every block)."""

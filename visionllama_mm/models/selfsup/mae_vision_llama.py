@@ -10,7 +10,7 @@ from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..backbones.vision_llama import VisionLLaMA
 from ..layers import grid_coords
-from ..utils import check_rate, run_layer
+from ..utils import check_rate, passed_on, run_layer
 
 
 @MODELS.register_module()
@@ -47,7 +47,7 @@ class MAEVisionLLaMA(VisionLLaMA):
                                      'MAEPretrainDecoder treats the first token as the '
                                      'class token')
         check_rate('mask_ratio', mask_ratio, '0.75')
-        super().__init__(arch, out_type=out_type, **kwargs)
+        super().__init__(**passed_on(MAEVisionLLaMA, locals()))
         self.mask_ratio = mask_ratio
         self.cls_token_in_blocks = cls_token_in_blocks
 
