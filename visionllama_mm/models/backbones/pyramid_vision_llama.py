@@ -175,6 +175,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                 'arch embed_dims, depths, num_heads (and '
                 'feedforward_channels) need one entry per stage, got '
                 f'{settings}')
+        self.patch_size = patch_size
         self.window_sizes = _per_stage(window_sizes, num_stages, 'window_sizes')
         self.sr_ratios = _per_stage(sr_ratios, num_stages, 'sr_ratios')
         anchors = _stage_anchors(rope_anchor, num_stages)
@@ -200,7 +201,6 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
 
-        self.patch_size = patch_size
         self.patch_embeds = ModuleList()
         self.layers = ModuleList()
         self.stage_ropes = ModuleList()

@@ -22,6 +22,7 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
+from ...errors import ModelArgumentError
 from .attention import attend, check_heads
 from .ffn import GELUMLP
 
@@ -30,6 +31,12 @@ def _check_tokens(x: Tensor, embed_dims: int, name: str) -> None:
     if x.ndim != 3 or x.shape[-1] != embed_dims:
         raise ValueError(f'{name} expects tokens (B, N, {embed_dims}), got '
                          f'{tuple(x.shape)}')
+
+
+def _check_sizes(embed_dims: int, num_heads: int, num_queries: int) -> None:
+    check_heads(embed_dims, num_heads)
+    if not isinstance(num_queries, int) or num_queries < 1:
+        raise ModelArgumentError(f'num_queries must be >= 1, got {num_queries!r}')
 
 
 def _split_heads(x: Tensor, num_heads: int) -> Tensor:
@@ -64,9 +71,7 @@ class AttentionPooling(nn.Module):
                  use_batch_norm: bool = True,
                  qkv_bias: bool = False) -> None:
         super().__init__()
-        check_heads(embed_dims, num_heads)
-        if num_queries < 1:
-            raise ValueError(f'num_queries must be >= 1, got {num_queries}')
+        _check_sizes(embed_dims, num_heads, num_queries)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.bn = nn.BatchNorm1d(embed_dims, affine=False, eps=1e-6) \
@@ -122,9 +127,7 @@ class MultiheadAttentionPooling(nn.Module):
                  qkv_bias: bool = True,
                  norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        check_heads(embed_dims, num_heads)
-        if num_queries < 1:
-            raise ValueError(f'num_queries must be >= 1, got {num_queries}')
+        _check_sizes(embed_dims, num_heads, num_queries)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.latent = nn.Parameter(torch.zeros(1, num_queries, embed_dims))

@@ -30,14 +30,22 @@ def _layer_scale(dims: int, init_value: float) -> nn.Module:
     return LayerScale(dims, init_value) if init_value > 0 else nn.Identity()
 
 
-def build_mixer(attn_cfg: Optional[dict], **offered) -> nn.Module:
+def build_mixer(attn_cfg: Optional[dict],
+                embed_dims: int,
+                num_heads: int,
+                qkv_bias: bool = True,
+                proj_bias: bool = True,
+                attn_drop: float = 0.,
+                proj_drop: float = 0.,
+                norm_cfg: Optional[dict] = None,
+                rope_cfg: Optional[dict] = None) -> nn.Module:
     """Build the token mixer ``attn_cfg`` names (``type``, default
     ``'RoPEAttention'``, plus its own arguments) from :data:`~.attention.MIXERS`.
 
-    ``offered`` are the block's settings (``embed_dims``, ``num_heads``, biases,
-    dropouts, ``norm_cfg``, ``rope_cfg``): the mixer gets those its ``__init__``
-    names; ``attn_cfg`` entries override them.
+    The other arguments are the block's settings, offered to the mixer: it gets those
+    its ``__init__`` names; ``attn_cfg`` entries override them.
     """
+    offered = {k: v for k, v in locals().items() if k != 'attn_cfg'}
     cfg = dict(attn_cfg or {})
     name = cfg.pop('type', 'RoPEAttention')
     mixer = MIXERS.get(name)
@@ -97,16 +105,8 @@ class TransformerBlock(nn.Module):
                  rope_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)
-        self.attn = build_mixer(
-            attn_cfg,
-            embed_dims=embed_dims,
-            num_heads=num_heads,
-            qkv_bias=qkv_bias,
-            proj_bias=proj_bias,
-            attn_drop=attn_drop_rate,
-            proj_drop=drop_rate,
-            norm_cfg=norm_cfg,
-            rope_cfg=rope_cfg)
+        self.attn = build_mixer(attn_cfg, embed_dims, num_heads, qkv_bias, proj_bias,
+                                attn_drop_rate, drop_rate, norm_cfg, rope_cfg)
         self.gamma1 = _layer_scale(embed_dims, layer_scale_init_value)
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)
         self.ffn = build_ffn(ffn_type, embed_dims, feedforward_channels, ffn_bias,
