@@ -9,8 +9,8 @@ from typing import Sequence
 
 __all__ = [
     'UserError', 'LaunchError', 'CheckpointLoadError', 'IncompatibleConfigError',
-    'DataError', 'ModelMismatchError', 'NonFiniteLossError', 'DownloadError',
-    'UnknownNameError', 'describe_ids'
+    'DataError', 'ModelArgumentError', 'ModelMismatchError', 'NonFiniteLossError',
+    'DownloadError', 'UnknownNameError', 'describe_ids'
 ]
 
 
@@ -34,6 +34,12 @@ class IncompatibleConfigError(UserError, ValueError):
 class DataError(UserError, ValueError):
     """A dataset file or value that training / testing cannot use; the message names
     the file (and the annotation ids or lines) and what is allowed."""
+
+
+class ModelArgumentError(UserError, ValueError):
+    """A model argument (a key of a backbone / neck / head config) with a value the
+    model cannot use; the message names the argument, the allowed values and the fix.
+    Raised when the model is built, before any data is read."""
 
 
 class ModelMismatchError(UserError, ValueError):
