@@ -85,3 +85,34 @@ def test_pickle_payload_never_runs(path, evil, tmp_path):
     assert result.returncode != 0, output[-3000:]
     assert not (tmp_path / 'PWNED').exists()
     assert f'{evil} holds pickled Python objects' in output, output[-3000:]
+
+
+def test_pretrained_url_is_read_weights_only(tmp_path, monkeypatch):
+    """``init_cfg=dict(type='Pretrained', checkpoint='http://...')``: mmengine's own http
+    loader unpickles the download (torch's ``load_state_dict_from_url`` defaults to
+    ``weights_only=False``); the package's loader downloads and reads weights-only, so a
+    payload served over http is refused and never runs."""
+    import io
+
+    from weights_server import WeightsServer
+
+    from visionllama_mm.errors import CheckpointLoadError
+    from visionllama_mm.models import PyramidVisionLLaMA
+    from visionllama_mm.models.utils import load_pretrained
+
+    buffer = io.BytesIO()
+    torch.save({'state_dict': {}, 'x': Payload(tmp_path / 'PWNED')}, buffer)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    backbone = PyramidVisionLLaMA(
+        arch=dict(
+            embed_dims=[8, 8, 8, 8],
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 1, 1],
+            feedforward_channels=[8, 8, 8, 8]))
+    with WeightsServer({'evil.pth': buffer.getvalue()}) as server:
+        monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+        with pytest.raises(Exception, match='(?i)weights.only|unsupported global'):
+            load_pretrained(backbone, dict(checkpoint=server.url + 'evil.pth'))
+        with pytest.raises(CheckpointLoadError, match='s3://'):
+            load_pretrained(backbone, dict(checkpoint='s3://bucket/evil.pth'))
+    assert not (tmp_path / 'PWNED').exists()

@@ -4,9 +4,9 @@ parity (:mod:`.deploy`). The downstream projects (mmpretrain, mmseg, mmdet) are
 imported on use.
 """
 from .model import (TASKS, ZooModel, find_model, get_model, inference_model, list_models,
-                    load_weights_file, zoo)
+                    zoo)
 
 __all__ = [
     'TASKS', 'ZooModel', 'zoo', 'find_model', 'list_models', 'get_model',
-    'inference_model', 'load_weights_file'
+    'inference_model'
 ]

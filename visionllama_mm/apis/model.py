@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from mmengine.config import Config
 
 from ..errors import IncompatibleConfigError, UnknownNameError
-from ..models.weights import RELEASES, SCHEME, closest, load_weights
+from ..models.weights import RELEASES, SCHEME, closest, read_checkpoint
 from ..registry import mim_dir
 
 #: Tasks of the zoo's entries (``Metadata.Task`` of the metafiles).
@@ -132,23 +132,6 @@ def _weights_for(entry: Optional[ZooModel], cfg: Config, what: str, by_name: boo
         f'are {with_weights}; for your own weights pass pretrained=FILE')
 
 
-def load_weights_file(filename: str) -> dict:
-    """A checkpoint from a local file, an http(s) URL or ``visionllama://NAME``,
-    always read weights-only (other schemes: mmengine's ``CheckpointLoader``)."""
-    from mmengine.runner import CheckpointLoader
-
-    from ..fileio import load_checkpoint_file
-    if filename.startswith(SCHEME):
-        return load_weights(filename[len(SCHEME):])
-    if filename.startswith(('http://', 'https://')):
-        import torch
-        return torch.hub.load_state_dict_from_url(
-            filename, map_location='cpu', weights_only=True)
-    if '://' not in filename:
-        return load_checkpoint_file(filename)
-    return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-
-
 def _dataset_meta(cfg: Config, scope: str, checkpoint: Optional[dict]) -> dict:
     """``dataset_meta`` of the checkpoint, else the ``METAINFO`` of the config's test
     dataset class (as mmpretrain's ``get_model``) updated by the dataset config's
@@ -232,7 +215,7 @@ def get_model(model: Union[str, PathLike, Config],
     checkpoint = None
     if pretrained:
         from mmengine.runner.checkpoint import load_state_dict
-        checkpoint = load_weights_file(str(pretrained))
+        checkpoint = read_checkpoint(str(pretrained))
         state = checkpoint.get('state_dict', checkpoint)
         state = {
             k[len('module.'):] if k.startswith('module.') else k: v

@@ -146,15 +146,12 @@ def load_pretrained(module: 'torch.nn.Module', init_cfg: dict) -> None:
     example of the keys expected, never a silent random init.
     """
     from mmengine.logging import print_log
-    from mmengine.runner.checkpoint import _load_checkpoint
 
-    from ..fileio import load_checkpoint_file
+    from .weights import read_checkpoint
 
     path = init_cfg['checkpoint']
     prefix = init_cfg.get('prefix', '') or ''
-    checkpoint = (
-        _load_checkpoint(path, map_location='cpu')
-        if '://' in str(path) else load_checkpoint_file(path))
+    checkpoint = read_checkpoint(path)
     state = checkpoint.get('state_dict', checkpoint.get('model', checkpoint))
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}

@@ -257,6 +257,33 @@ def load_from_scheme(filename: str, map_location: Any = None) -> dict:
     return load_weights(name, map_location=map_location or 'cpu')
 
 
+def read_checkpoint(filename: str, map_location: Any = 'cpu') -> Any:
+    """A checkpoint from a local file, an ``http(s)://`` URL or ``visionllama://NAME``,
+    always read weights-only.
+
+    mmengine's own ``http(s)://`` loader (and the ``open-mmlab://`` / ``torchvision://``
+    style schemes built on it) calls ``torch.hub.load_state_dict_from_url`` with its
+    default ``weights_only=False``, i.e. unpickles a file off the internet; this reader
+    downloads through torch's hub cache and loads weights-only instead.
+
+    Raises:
+        CheckpointLoadError: a scheme this reader cannot load weights-only, naming
+            the ones it can and the fix (download the file and give its path).
+    """
+    filename = str(filename)
+    if filename.startswith(SCHEME):
+        return load_weights(filename[len(SCHEME):], map_location=map_location)
+    if filename.startswith(('http://', 'https://')):
+        return torch.hub.load_state_dict_from_url(
+            filename, map_location=map_location, weights_only=True)
+    if '://' in filename:
+        raise CheckpointLoadError(
+            f'checkpoint {filename}: the scheme {filename.split("://")[0]}:// cannot be '
+            'read weights-only here (supported: a local path, http(s)://, '
+            f'{SCHEME}NAME); download the file and give its local path')
+    return load_checkpoint_file(filename, map_location=map_location)
+
+
 def register_weights_scheme() -> None:
     """Add ``visionllama://`` to mmengine's ``CheckpointLoader`` (idempotent).
 
