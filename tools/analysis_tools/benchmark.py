@@ -61,16 +61,14 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.config import DictAction
 from torch import nn
 
-from visionllama_mm.utils import (LaunchError, build_model, comparison_groups,
-                                  config_name, count_flops, describe_device, flop_counter,
-                                  get_scope, init_weights_quietly, load_config,
-                                  make_batch, markdown_table, matmul_tflops,
-                                  measure_groups, num_params, pair_ratios, ratios_table,
-                                  resolve_config_path, rows_table, seg_test_mode,
-                                  strip_pretrained, user_errors, write_json)
+from visionllama_mm.utils import (
+    CfgOptionsAction, LaunchError, build_model, comparison_groups, config_name,
+    count_flops, describe_device, flop_counter, get_scope, init_weights_quietly,
+    load_config, make_batch, markdown_table, matmul_tflops, measure_groups, num_params,
+    pair_ratios, ratios_table, resolve_config_path, rows_table, seg_test_mode,
+    strip_pretrained, user_errors, write_json)
 
 H100_BF16_DENSE_TFLOPS = 989.4
 NUM_CLASSES = 1000
@@ -246,7 +244,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='overrides applied to every config, key=value')
     parser.add_argument('--out-dir', help='default: work_dirs/benchmark_<bench>')
     args = parser.parse_intermixed_args(argv)

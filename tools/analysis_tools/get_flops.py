@@ -32,11 +32,10 @@ import argparse
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.config import DictAction
 
-from visionllama_mm.utils import (build_model, config_name, get_scope, load_config,
-                                  make_batch, markdown_table, model_complexity,
-                                  write_json)
+from visionllama_mm.utils import (CfgOptionsAction, build_model, config_name, get_scope,
+                                  load_config, make_batch, markdown_table,
+                                  model_complexity, write_json)
 
 HEADER = ('config', 'scope', 'shape', 'params (M)', 'GFLOPs', 'backbone params (M)',
           'backbone GFLOPs')
@@ -56,7 +55,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='overrides applied to every config, key=value')
     parser.add_argument('--out', default='work_dirs/get_flops.json')
     return parser.parse_args(argv)

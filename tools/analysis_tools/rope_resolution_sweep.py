@@ -45,11 +45,11 @@ import os.path as osp
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from visionllama_mm.models.layers.rope import ROPE_TYPES
-from visionllama_mm.utils import (add_reliability_hooks, build_runner, load_config,
-                                  markdown_table, strip_pretrained)
+from visionllama_mm.utils import (CfgOptionsAction, add_reliability_hooks, build_runner,
+                                  load_config, markdown_table, strip_pretrained)
 
 RESIZES = ('Resize', 'ResizeEdge')
 CROPS = ('CenterCrop', 'RandomResizedCrop')
@@ -71,7 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='config overrides, key=value (e.g. '
         'val_dataloader.dataset.indices=1000)')
     parser.add_argument(
