@@ -63,12 +63,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from visionllama_mm.utils import (
-    CfgOptionsAction, LaunchError, build_model, comparison_groups, config_name,
-    count_flops, describe_device, flop_counter, get_scope, init_weights_quietly,
-    load_config, make_batch, markdown_table, matmul_tflops, measure_groups, num_params,
-    pair_ratios, ratios_table, resolve_config_path, rows_table, seg_test_mode,
-    strip_pretrained, user_errors, write_json)
+from visionllama_mm.utils import (build_model, comparison_groups, config_name,
+                                  count_flops, describe_device, flop_counter, get_scope,
+                                  init_weights_quietly, load_config, make_batch,
+                                  markdown_table, matmul_tflops, measure_groups,
+                                  num_params, pair_ratios, ratios_table,
+                                  resolve_config_path, rows_table, seg_test_mode,
+                                  strip_pretrained, user_errors, write_json)
+from visionllama_mm.utils.launch import CfgOptionsAction, LaunchError
 
 H100_BF16_DENSE_TFLOPS = 989.4
 NUM_CLASSES = 1000
