@@ -1,8 +1,11 @@
 """Small argument helpers shared by the backbones."""
-from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple, Union
+import warnings
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     import torch
+
+InitCfg = Optional[Union[Dict, Sequence[Dict]]]
 
 
 def to_2tuple(value: Union[int, Sequence[int]], name: str = 'value') -> Tuple[int, int]:
@@ -147,6 +150,34 @@ def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
         if arch.get(key) is not None:
             check_positive_ints(f'arch {key}', arch[key])
     return dict(arch)
+
+
+def pretrained_alias(pretrained: Optional[str], init_cfg: InitCfg) -> InitCfg:
+    """The ``init_cfg`` a backbone built with the deprecated ``pretrained`` argument
+    uses, as mmseg's and mmdet's backbones read it: ``pretrained=FILE`` is
+    ``init_cfg=dict(type='Pretrained', checkpoint=FILE)`` (no ``prefix``). mmseg's
+    ``EncoderDecoder`` hands a config's ``model.pretrained`` to the backbone this way.
+
+    Raises:
+        TypeError: ``pretrained`` is neither a str nor None.
+        ValueError: both ``pretrained`` and ``init_cfg`` are given.
+    """
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError('pretrained must be a checkpoint path / URL (str) or None, got '
+                        f'{type(pretrained).__name__} {pretrained!r}')
+    if init_cfg is not None:
+        raise ValueError(
+            f'pretrained={pretrained!r} and init_cfg={init_cfg!r} cannot both be set: '
+            "pretrained is a deprecated alias of init_cfg=dict(type='Pretrained', "
+            "checkpoint=...); keep one (with a model-level pretrained in an mmseg "
+            'config, set model.pretrained=None)')
+    warnings.warn(
+        'DeprecationWarning: pretrained is deprecated, please use '
+        f"init_cfg=dict(type='Pretrained', checkpoint={pretrained!r}) instead",
+        stacklevel=3)
+    return dict(type='Pretrained', checkpoint=pretrained)
 
 
 def init_from_pretrained(module) -> bool:

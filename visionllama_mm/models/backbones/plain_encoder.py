@@ -10,12 +10,12 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch import Tensor, nn
 
-from ..layers import (check_heads, FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
-                      SinCosPosEmbed2D, TransformerBlock, swiglu_hidden_dims,
+from ..layers import (FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
+                      SinCosPosEmbed2D, TransformerBlock, check_heads, swiglu_hidden_dims,
                       window_coords)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size,
-                     drop_path_rates, init_from_pretrained, normalize_out_indices,
-                     parse_arch, run_layer, to_2tuple)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
+                     init_from_pretrained, normalize_out_indices, parse_arch,
+                     pretrained_alias, run_layer, to_2tuple)
 
 POS_EMBED_TYPES = ('rope', 'sincos', 'learned', 'none')
 
@@ -78,6 +78,10 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             (all of them: also the final norms and pooling).
         with_cp: activation checkpointing per block while training.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+        pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, as in mmseg's / mmdet's backbones (mmseg's
+            ``EncoderDecoder`` passes a config's ``model.pretrained`` here); giving
+            both is an error.
 
     Shapes: ``(B, C_in, H, W)`` -> tuple of one output per ``out_indices`` entry, token
     grid ``ceil(H / patch_size) x ceil(W / patch_size)``. Builds on
@@ -125,8 +129,9 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                  window_rope_coords: str = 'local',
                  frozen_stages: int = -1,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
-        super().__init__(init_cfg)
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__(pretrained_alias(pretrained, init_cfg))
         if isinstance(arch, str):
             arch = self.CASE_SENSITIVE_ARCHS.get(arch, arch)
         self.arch_settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)

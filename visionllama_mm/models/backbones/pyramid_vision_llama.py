@@ -11,12 +11,12 @@ from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import (check_heads, GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
+from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, TransformerBlock,
-                      gsa_key_coords, swiglu_hidden_dims)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size,
-                     drop_path_rates, init_from_pretrained, normalize_out_indices,
-                     parse_arch, run_layer)
+                      check_heads, gsa_key_coords, swiglu_hidden_dims)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
+                     init_from_pretrained, normalize_out_indices, parse_arch,
+                     pretrained_alias, run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -104,6 +104,10 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             stage norm).
         with_cp: activation checkpointing per block.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+        pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, as in mmseg's / mmdet's backbones (mmseg's
+            ``EncoderDecoder`` passes a config's ``model.pretrained`` here); giving
+            both is an error.
 
     Any input size works (512x512, 500x375, 1333x800): odd maps are padded by the patch
     embeddings (as mmseg's Twins) and inside LSA/GSA.
@@ -152,8 +156,9 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                  norm_cfg: Dict = dict(type='LN', eps=1e-5),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
-        super().__init__(init_cfg)
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__(pretrained_alias(pretrained, init_cfg))
         settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
         self.embed_dims: List[int] = list(settings['embed_dims'])
         self.depths: List[int] = list(settings['depths'])
