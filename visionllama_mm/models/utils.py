@@ -1,4 +1,6 @@
-"""Small argument helpers shared by the backbones."""
+"""Small helpers shared by the backbones: argument checks, pretrained loading and
+the check of the runner that trains them."""
+import sys
 import warnings
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -220,3 +222,45 @@ class FrozenStagesMixin:
         super().train(mode)
         self._freeze_stages()
         return self
+
+
+def refuse_pickling_checkpoint_hook(module: 'torch.nn.Module') -> None:
+    """Refuse, before the first iteration, a training run whose checkpoints the
+    OpenMMLab tools cannot load back.
+
+    Called first thing by the backbones' ``init_weights``. mmengine's ``Runner.train``
+    calls ``model.init_weights()`` (from ``Runner._init_model_weights``) before it
+    trains or resumes; ``test`` / ``val``, ``init_model`` and the inferencers never do.
+    mmengine gives a model no reference to its runner, so the runner is the ``self``
+    of that call on the stack (none there: nothing to check). If it holds mmengine's
+    own ``CheckpointHook`` (a config with ``custom_imports`` but no ``runner_type``,
+    or a ``ReliableRunner`` run resumed without it), every checkpoint of the run would
+    pickle the message hub's ``HistoryBuffer`` and numpy values, which
+    ``torch.load(weights_only=True)`` refuses: mmseg's / mmdet's ``test.py`` and
+    ``publish_model.py`` and the inferencers on torch >= 2.6. Subclasses of
+    ``CheckpointHook`` (``AtomicCheckpointHook``, which ``ReliableRunner`` puts in its
+    place) are left alone. Nothing is changed: the check only reads.
+
+    Raises:
+        IncompatibleConfigError: naming the runner, the hook and the one config line
+            that fixes it.
+    """
+    from mmengine.hooks import CheckpointHook
+    from mmengine.runner import Runner
+
+    from ..errors import IncompatibleConfigError
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not Runner._init_model_weights.__code__:
+        frame = frame.f_back
+    runner = frame.f_locals.get('self') if frame is not None else None
+    if not isinstance(runner, Runner):
+        return
+    if any(type(hook) is CheckpointHook for hook in runner.hooks):
+        raise IncompatibleConfigError(
+            f"{type(module).__name__} is trained by mmengine's {type(runner).__name__} "
+            "with mmengine's CheckpointHook, whose checkpoints pickle the message hub "
+            "(HistoryBuffer) and are refused by torch.load(weights_only=True) in "
+            "mmseg's / mmdet's test.py, publish_model.py and the inferencers: add "
+            "runner_type = 'visionllama_mm.ReliableRunner' to the config (a Runner "
+            "built in Python: default_hooks=dict(checkpoint=dict("
+            "type='AtomicCheckpointHook', ...))).")

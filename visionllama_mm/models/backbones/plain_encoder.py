@@ -15,7 +15,8 @@ from ..layers import (FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbe
                       window_coords)
 from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
                      init_from_pretrained, normalize_out_indices, parse_arch,
-                     pretrained_alias, run_layer, to_2tuple)
+                     pretrained_alias, refuse_pickling_checkpoint_hook, run_layer,
+                     to_2tuple)
 
 POS_EMBED_TYPES = ('rope', 'sincos', 'learned', 'none')
 
@@ -264,6 +265,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     def init_weights(self) -> None:
         """Pretrained via ``init_cfg``, else truncated-normal (std .02) tokens, table
         and block linears with zero biases (:meth:`init_block_weights`)."""
+        refuse_pickling_checkpoint_hook(self)  # when a runner trains it
         if init_from_pretrained(self):
             return
         super().init_weights()

@@ -16,7 +16,7 @@ from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       check_heads, gsa_key_coords, swiglu_hidden_dims)
 from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
                      init_from_pretrained, normalize_out_indices, parse_arch,
-                     pretrained_alias, run_layer)
+                     pretrained_alias, refuse_pickling_checkpoint_hook, run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -260,6 +260,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self._freeze_stages()
 
     def init_weights(self) -> None:
+        refuse_pickling_checkpoint_hook(self)  # when a runner trains it
         if init_from_pretrained(self):
             return
         super().init_weights()
