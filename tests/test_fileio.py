@@ -12,7 +12,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 
 from visionllama_mm.fileio import (CheckpointLoadError, from_weights_only,
-                                                 load_checkpoint_file, to_weights_only)
+                                   load_checkpoint_file, to_weights_only)
 
 
 def runner_like(tmp_path):

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from torch.utils.flop_counter import FlopCounterMode
 
 from visionllama_mm.utils import (LaunchError, build_model, load_config, make_batch,
-                                 resolve_config_path, strip_pretrained)
+                                  resolve_config_path, strip_pretrained)
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 DEMO_CONFIG = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'

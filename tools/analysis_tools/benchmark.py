@@ -34,8 +34,8 @@ import torch
 from mmengine.config import DictAction
 
 from visionllama_mm.utils import (build_model, config_name, describe_device, get_scope,
-                                 load_config, make_batch, markdown_table, median_seconds,
-                                 seg_test_mode)
+                                  load_config, make_batch, markdown_table, median_seconds,
+                                  seg_test_mode)
 
 HEADER = ('config', 'scope', 'test mode', 'shape', 'batch', 'images/s', 'ms/img')
 

@@ -38,7 +38,7 @@ import torch
 from mmengine.config import DictAction
 
 from visionllama_mm.utils import (build_model, config_name, get_scope, load_config,
-                                 make_batch, markdown_table, model_complexity)
+                                  make_batch, markdown_table, model_complexity)
 
 HEADER = ('config', 'scope', 'shape', 'params (M)', 'GFLOPs', 'backbone params (M)',
           'backbone GFLOPs')

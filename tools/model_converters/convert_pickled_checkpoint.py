@@ -21,8 +21,7 @@ import os.path as osp
 
 import torch
 
-from visionllama_mm.fileio import (encode_in_place, load_checkpoint_file,
-                                                 publish_file)
+from visionllama_mm.fileio import encode_in_place, load_checkpoint_file, publish_file
 
 
 def convert(src: str, dst: str) -> None:

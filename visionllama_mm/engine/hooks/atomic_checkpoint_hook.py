@@ -11,11 +11,10 @@ from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
-from ...registry import HOOKS
 from ...errors import CheckpointLoadError
-from ...fileio import (atomic_write_text,
-                             checkpoint_candidates, decode_in_place, encode_in_place,
-                             is_local_dir, load_checkpoint_file, publish_file)
+from ...fileio import (atomic_write_text, checkpoint_candidates, decode_in_place,
+                       encode_in_place, is_local_dir, load_checkpoint_file, publish_file)
+from ...registry import HOOKS
 
 
 @HOOKS.register_module()

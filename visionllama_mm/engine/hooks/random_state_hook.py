@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from ...registry import HOOKS
 from ...fileio import from_weights_only, to_weights_only
+from ...registry import HOOKS
 
 KEY = 'rng_state'
 
