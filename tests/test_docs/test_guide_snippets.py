@@ -48,9 +48,11 @@ TITLE = re.compile(r'\btitle="([^"/\\]+)"')
 TIMEOUT_S = 1200
 #: (page, text in the block) -> reason, for run blocks known to fail for now
 XFAIL: Dict[Tuple[str, str], str] = {
-    ('swap_backbone.md', 'swap_upernet_demo.py'): 'visionllama:// scheme lands with zoo',
+    ('swap_backbone.md', 'swap_upernet_demo.py'):
+    'visionllama:// scheme lands with zoo',
     # release files by name (fetch / convert from the local weights server)
-    ('convert_weights.md', ''): 'visionllama:// scheme lands with zoo',
+    ('convert_weights.md', ''):
+    'visionllama:// scheme lands with zoo',
 }
 
 
@@ -190,6 +192,7 @@ def _params():
         yield pytest.param(block, block.page, marks=marks, id=block.id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('block,page_run', list(_params()), indirect=['page_run'])
 def test_guide_block_runs(block: Block, page_run: PageRun):
     """The block runs (after every block above it on its page) and exits with 0."""

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIX = "runner_type = 'visionllama_mm.ReliableRunner'"
 CASES = {
     'mmseg':
@@ -56,12 +58,14 @@ def digests(folder: Path) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_plain_runner_is_refused_before_training(tmp_path):
     result = train('mmseg', tmp_path, options=['runner_type=Runner'])
     assert_refused(result)
     assert digests(tmp_path) == {}
 
 
+@pytest.mark.slow
 def test_resume_without_runner_type_is_refused(tmp_path):
     first = train('mmseg', tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]

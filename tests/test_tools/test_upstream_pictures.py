@@ -78,6 +78,7 @@ def curve_columns(plot: np.ndarray) -> int:
     return int(blue.any(axis=0).sum())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('scope', list(CASES))
 def test_show_dir_and_loss_curve(scope, tmp_path):
     case = CASES[scope]
