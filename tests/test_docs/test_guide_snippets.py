@@ -213,8 +213,12 @@ def test_guide_block_runs(block: Block, page_run: PageRun):
     assert passed, f'{block.id} failed:\n{block.text}\n---\n{output[-6000:]}'
 
 
-def test_every_guide_has_blocks():
-    """The extraction sees the pages' blocks (a broken fence pattern would silently
-    test nothing)."""
-    counted = {page.name: len(blocks_of(page)) for page in PAGES}
-    assert PAGES and all(counted.values()), counted
+def test_every_fence_opens_or_closes_a_block():
+    """The extraction sees every block of the pages: each page's fence lines are the
+    openings and closings of the blocks found (a broken fence pattern or an unclosed
+    block would silently leave code untested)."""
+    for page in PAGES:
+        fences = sum(1 for line in page.read_text(encoding='utf-8').splitlines()
+                     if FENCE.match(line))
+        assert fences == 2 * len(blocks_of(page)), page.name
+    assert all(blocks_of(page) for page in PAGES)

@@ -4,43 +4,28 @@ would write checkpoints that pickle the message hub (which mmseg's own ``test.py
 ``.mim``) stops it before the first iteration with the one config line that fixes it,
 also when a ``ReliableRunner`` run is resumed without its ``runner_type``."""
 import hashlib
-import importlib
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import train_cmd, upstream_tool
 
 FIX = "runner_type = 'visionllama_mm.ReliableRunner'"
-CASES = {
-    'mmseg':
-    dict(
-        config='configs/demo/pyramid-visionllama-tiny_uperhead_demo-shapes.py',
-        options=[
-            'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-            'default_hooks.checkpoint.interval=2', 'val_dataloader.dataset.indices=2'
-        ]),
-}
+CONFIG = 'configs/demo/pyramid-visionllama-tiny_uperhead_demo-shapes.py'
+SHORT = ('train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+         'default_hooks.checkpoint.interval=2', 'val_dataloader.dataset.indices=2')
 
 
-def train_tool(scope: str) -> str:
-    path = Path(importlib.import_module(scope).__file__).parent / '.mim/tools/train.py'
-    assert path.is_file(), path
-    return str(path)
-
-
-def train(scope: str, work_dir: Path, *args: str,
-          options=()) -> subprocess.CompletedProcess:
-    """``train.py`` of ``scope`` on its demo config, shortened (plus ``options``)."""
-    case = CASES[scope]
-    return subprocess.run([
-        sys.executable,
-        train_tool(scope), case['config'], '--work-dir',
-        str(work_dir), *args, '--cfg-options', *case['options'], *options
-    ],
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
+def train(work_dir: Path, *options: str, resume=None) -> subprocess.CompletedProcess:
+    """mmseg's own ``train.py`` on the seg demo, shortened (plus ``options``)."""
+    cmd = train_cmd(
+        CONFIG,
+        work_dir,
+        *SHORT,
+        *options,
+        resume=resume,
+        tool=upstream_tool('mmseg', 'train.py'))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 def assert_refused(result: subprocess.CompletedProcess) -> None:
@@ -60,21 +45,17 @@ def digests(folder: Path) -> dict:
 
 @pytest.mark.slow
 def test_plain_runner_is_refused_before_training(tmp_path):
-    result = train('mmseg', tmp_path, options=['runner_type=Runner'])
+    result = train(tmp_path, 'runner_type=Runner')
     assert_refused(result)
     assert digests(tmp_path) == {}
 
 
 @pytest.mark.slow
 def test_resume_without_runner_type_is_refused(tmp_path):
-    first = train('mmseg', tmp_path)
+    first = train(tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     written = digests(tmp_path)
     assert set(written) == {'iter_2.pth'}
-    again = train(
-        'mmseg',
-        tmp_path,
-        '--resume',
-        options=['runner_type=Runner', 'train_cfg.max_iters=4'])
+    again = train(tmp_path, 'runner_type=Runner', 'train_cfg.max_iters=4', resume='auto')
     assert_refused(again)
     assert digests(tmp_path) == written  # nothing pickled, nothing overwritten

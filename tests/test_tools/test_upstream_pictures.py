@@ -2,15 +2,12 @@
 demos: ``test.py --show-dir`` writes the drawn ground truth and predictions, and
 ``analyze_logs.py`` plots the loss curve of a demo run's log (matplotlib's Agg
 back end, seaborn as ``make install`` installs it)."""
-import importlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from test_upstream_tools import run, tool
 
 CASES = {
     'mmseg':
@@ -46,23 +43,6 @@ CASES = {
 }
 
 
-def tool(scope: str, script: str) -> str:
-    path = Path(importlib.import_module(scope).__file__).parent / '.mim/tools' / script
-    assert path.is_file(), path
-    return str(path)
-
-
-def run(*args: str) -> str:
-    env = dict(os.environ, MPLBACKEND='Agg')
-    result = subprocess.run([sys.executable, *args],
-                            capture_output=True,
-                            text=True,
-                            env=env,
-                            timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
 def read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     assert image is not None, f'{path} is not an image'
@@ -80,7 +60,8 @@ def curve_columns(plot: np.ndarray) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize('scope', list(CASES))
-def test_show_dir_and_loss_curve(scope, tmp_path):
+def test_show_dir_and_loss_curve(scope, tmp_path, monkeypatch):
+    monkeypatch.setenv('MPLBACKEND', 'Agg')  # no display
     case = CASES[scope]
     work = tmp_path / 'train'
     run(
