@@ -157,6 +157,21 @@ def assert_same(a, b, where='checkpoint'):
         assert a == b, (where, a, b)
 
 
+def train_args(config, work_dir, **cfg_options):
+    """The train tool's parsed arguments for ``config`` (for
+    ``prepare_train_config``, in process): no resume, no AMP, ``--cfg-options`` from
+    the keywords."""
+    import argparse
+    return argparse.Namespace(
+        config=config,
+        work_dir=str(work_dir),
+        launcher='none',
+        amp=False,
+        auto_scale_lr=False,
+        resume=None,
+        cfg_options=cfg_options or None)
+
+
 def make_config(directory, base, name, custom_hooks=()):
     """A config inheriting ``base`` (repo path) that imports these test hooks."""
     path = Path(directory) / f'{name}.py'

@@ -1,6 +1,5 @@
 """Bad input gives a clear error naming the parameter / file and the allowed values
 (the issue's list, one test each; the backbones' own tests cover more arguments)."""
-import argparse
 import types
 
 import cv2
@@ -183,16 +182,10 @@ def test_pretrained_file_without_matching_keys(tmp_path):
 
 def test_non_finite_loss_stops_naming_iteration_and_checkpoint(tmp_path):
     cfg = Config.fromfile(CLS)
-    import reliability_helpers  # noqa: F401  (NaNAtIterHook)
+    from reliability_helpers import train_args  # and NaNAtIterHook
     cfg.custom_hooks = [dict(type='NaNAtIterHook', at_iter=3)]
-    args = argparse.Namespace(
-        config=CLS,
-        work_dir=str(tmp_path),
-        launcher='none',
-        amp=False,
-        auto_scale_lr=False,
-        resume=None,
-        cfg_options={
+    args = train_args(
+        CLS, tmp_path, **{
             'train_dataloader.batch_size': 4,
             'train_dataloader.dataset.indices': 8,
             'train_cfg.max_epochs': 3,
@@ -203,11 +196,13 @@ def test_non_finite_loss_stops_naming_iteration_and_checkpoint(tmp_path):
             'default_hooks.checkpoint.interval': 1
         })
     runner = build_runner(prepare_train_config(cfg, args))
+    # iteration 3's loss is the first computed from iter_2.pth's weights: the last
+    # healthy checkpoint is iter_1.pth
     with pytest.raises(
             NonFiniteLossError,
             match=r'non-finite loss at iteration 3 '
-            r'\(epoch 2\): loss=nan.*the last checkpoint with finite weights '
-            'is '
-            f'{tmp_path / "iter_2.pth"}'):
+            r'\(epoch 2\): loss=nan.*the last healthy checkpoint \(finite weights, '
+            r'saved before the loss left its normal range\) is '
+            f'{tmp_path / "iter_1.pth"}'):
         runner.train()
     assert not (tmp_path / 'iter_3.pth').exists()  # no checkpoint of broken weights

@@ -97,7 +97,8 @@ def test_non_finite_loss_names_a_checkpoint_with_finite_weights(tmp_path):
         start(train_cmd(config, tmp_path / 'run', *options), tmp_path / 'run.log'))
     first = tmp_path / 'run' / 'iter_1.pth'
     assert rc != 0 and 'non-finite loss at iteration 3' in log, log[-3000:]
-    assert f'the last checkpoint with finite weights is {first}' in log
+    assert 'the last healthy checkpoint (finite weights, saved before the loss left ' \
+        f'its normal range) is {first}' in log
     assert 'weights finite=False' in log  # iteration 2's checkpoint, logged
 
     # the advice works: a new run from those weights with a lower learning rate

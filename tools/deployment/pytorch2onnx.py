@@ -28,9 +28,8 @@ import sys
 import time
 from typing import List, Optional
 
-from mmengine.config import DictAction
-
 from visionllama_mm.apis.deploy import PARTS, detect_task, export_onnx, load_model
+from visionllama_mm.utils import CfgOptionsAction
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -60,7 +59,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--opset', type=int, default=None, help="ONNX opset (default: the exporter's)")
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='config overrides, key=value')
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptionsAction,
+        help='config overrides, key=value')
     args = parser.parse_args(argv)
     if min(args.shape) < 1 or args.batch_size < 1:
         parser.error(f'--shape and --batch-size must be positive, got {args.shape} '

@@ -20,12 +20,11 @@ import sys
 from typing import List, Optional
 
 import torch
-from mmengine.config import DictAction
 
 from visionllama_mm.apis.deploy import (PARTS, load_model, onnx_session, parity_rows,
                                         read_export_metadata, second_shape,
                                         static_input_hw)
-from visionllama_mm.utils import markdown_table
+from visionllama_mm.utils import CfgOptionsAction, markdown_table
 
 HEADER = ('input', 'max abs diff', 'max rel diff', 'PyTorch ms', 'ONNX Runtime ms',
           'within atol')
@@ -65,7 +64,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--part', choices=PARTS, default=None, help="default: the one stored at export")
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='config overrides, key=value')
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptionsAction,
+        help='config overrides, key=value')
     args = parser.parse_args(argv)
     if args.atol <= 0 or args.repeats < 1 or args.batch_size < 1:
         parser.error('--atol must be > 0, --repeats and --batch-size >= 1')

@@ -56,14 +56,18 @@ def load_model(config: str,
                cfg_options: Optional[Dict[str, Any]] = None) -> 'nn.Module':
     """Build ``config``'s model on the CPU in eval mode, load ``checkpoint`` into it
     with mmengine's ``load_checkpoint`` (strict: a missing or unexpected key is an
-    error) and return the model, or its ``backbone`` for ``part='backbone'``."""
+    error) and return the model, or its ``backbone`` for ``part='backbone'``.
+
+    The file is checked first (:func:`~visionllama_mm.fileio.load_checkpoint_file`
+    reads its structure): a truncated, corrupt or pickled file is a
+    :class:`~visionllama_mm.errors.CheckpointLoadError` naming it."""
     from mmengine.runner import load_checkpoint
 
+    from ..fileio import load_checkpoint_file
     from ..utils.analysis import build_model, load_config
     if part not in PARTS:
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint file not found: {checkpoint}')
+    load_checkpoint_file(checkpoint, mmap=True)  # names the file: missing, truncated
     model = build_model(load_config(config, cfg_options))
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     if part == 'backbone':

@@ -58,12 +58,13 @@ class ReliableRunner(Runner):
     ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
     runner, so their runs get the same guarantees as ``tools/train.py`` of this
     package: weights-only loadable, atomic checkpoints with resume fallback, exact
-    resume, a stop at the first non-finite loss, data, model and input-channel checks,
-    and every pre-flight rule on the config before anything is built
-    (:func:`~visionllama_mm.engine.checks.check_config`: e.g. a backbone giving no
-    maps to a dense head, a neck that cannot take the backbone's outputs, mmseg's
-    layer-decay constructor with one of our backbones, annotation files the datasets
-    could not parse). Everything else is mmengine's ``Runner``.
+    resume, a stop at the first non-finite loss or a loss that leaves its range for
+    good, data, model and input-channel checks, and every pre-flight rule on the config
+    before anything is built (:func:`~visionllama_mm.engine.checks.check_config`: e.g.
+    a backbone giving no maps to a dense head, a neck that cannot take the backbone's
+    outputs, mmseg's layer-decay constructor with one of our backbones, hook arguments
+    their classes do not take, a ``work_dir`` that cannot be a directory, annotation
+    files the datasets could not parse). Everything else is mmengine's ``Runner``.
     """
 
     @classmethod

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from .benchmark import count_flops, num_params
-from .launch import LaunchError, convert_syncbn_for_cpu, import_scope
+from .launch import LaunchError, convert_syncbn_for_cpu, import_scope, read_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -77,8 +77,9 @@ def resolve_config_path(path: str) -> str:
 
 
 def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """``Config.fromfile`` for a file path or a ``scope::path`` string."""
-    cfg = Config.fromfile(resolve_config_path(path))
+    """``Config.fromfile`` for a file path or a ``scope::path`` string (errors name
+    the file: :func:`~visionllama_mm.utils.launch.read_config`)."""
+    cfg = read_config(resolve_config_path(path))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

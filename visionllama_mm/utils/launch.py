@@ -19,12 +19,16 @@ And the reliability defaults (README "Reliability"): every run gets the parts
 weights-only atomic checkpoints with checked loading and resume fallback, exact
 resume, the finite-loss stop, the input-channel check), whatever its config's
 ``runner_type``, and the pre-flight rules of :mod:`visionllama_mm.engine.checks`.
-The downstream packages are imported inside the functions that need them.
+Configs are read with :func:`read_config` (a bad ``_base_`` file is named) and
+``--cfg-options`` parsed with :class:`CfgOptionsAction` (a value mmengine cannot parse
+is an argparse error naming it). The downstream packages are imported inside the
+functions that need them.
 """
 import argparse
 import importlib
 import os
 import os.path as osp
+import re
 import sys
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -40,7 +44,7 @@ __all__ = [
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
     'add_reliability_hooks', 'build_runner', 'user_errors', 'parse_launch_args',
-    'run_tool'
+    'run_tool', 'read_config', 'CfgOptionsAction'
 ]
 
 #: ``default_scope`` values the tools know how to run.
@@ -307,6 +311,90 @@ def init_cpu_distributed(cfg: Config, launcher: str) -> bool:
 # --------------------------------------------------------------------------
 # command line of tools/train.py and tools/test.py
 # --------------------------------------------------------------------------
+CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile(path)`` with errors that name the file.
+
+    mmengine reports a ``_base_`` entry that names no config file as "Only
+    py/yml/yaml/json type are supported now!", an unparsable JSON / YAML base without
+    its name, and a missing base as a bare ``FileNotFoundError``. When reading fails,
+    the ``_base_`` chain is walked (without running any config) to name the file.
+
+    Raises:
+        LaunchError: naming the config, the ``_base_`` entry and the file.
+    """
+    try:
+        return Config.fromfile(path)
+    except Exception as err:  # mmengine raises OSError, SyntaxError, yaml / json errors
+        problem = _config_file_problem(path)
+        if problem is None:
+            raise
+        raise LaunchError(problem) from err
+
+
+def _config_file_problem(path: str,
+                         named_by: Optional[str] = None,
+                         entry: str = '') -> Optional[str]:
+    """What keeps ``path`` (or a config it inherits) from being read, else None."""
+    path = osp.normpath(path)
+    what = (f'config file {path}' if named_by is None else
+            f'config {named_by} names _base_ {entry!r} ({path}), which')
+    fix = ('' if named_by is None else
+           f'. _base_ entries are .py / .json / .yaml / .yml configs, relative to '
+           f'{named_by} or as scope::path')
+    if not osp.isfile(path):
+        return f'{what} does not exist{fix}'
+    if osp.splitext(path)[1] not in CONFIG_SUFFIXES:
+        return f'{what} is not a config file{fix}'
+    try:
+        bases = Config._get_base_files(path)
+    except Exception as err:  # mmengine's own parse errors, as above
+        name = 'it' if named_by else path
+        return f'{what} cannot be parsed: {type(err).__name__} in {name}: {err}'
+    for base in bases:
+        if not isinstance(base, str) or '{{' in base:
+            continue  # a predefined variable: mmengine substitutes it first
+        try:
+            base_path, _ = Config._get_cfg_path(base, path)
+        except Exception as err:  # a scope:: path mmengine cannot find
+            return f'config {path} names _base_ {base!r}, which cannot be found: {err}'
+        problem = _config_file_problem(base_path, path, base)
+        if problem is not None:
+            return problem
+    return None
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``DictAction`` for ``--cfg-options key=value ...``, with an argparse
+    error that names the option instead of mmengine's parser failing inside itself
+    (``x=dict(a=1,b=2)``: RecursionError; ``x=[1,2``: AssertionError; ``x``: unpack
+    error) or storing a Python call as a string (``x=dict(a=1)`` set ``x`` to the
+    text ``'dict(a=1)'``)."""
+    CALL = re.compile(r'(?<![\w.])(dict|list|tuple|set)\(')
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        for item in values or []:
+            key, sep, value = item.partition('=')
+            if not sep or not key:
+                parser.error(f'{option_string}: {item!r} is not a key=value pair')
+            if self.CALL.search(value):
+                parser.error(
+                    f'{option_string} {item}: values are numbers, strings, True / False '
+                    '/ None and [a,b] / (a,b) lists, never Python calls such as dict(); '
+                    f'set the keys of a dict one by one ({key}.a=1 {key}.b=2) or put it '
+                    'in a config file')
+            try:
+                super().__call__(parser, namespace, [item], option_string)
+            except (RecursionError, AssertionError, ValueError) as err:
+                reason = ('a bracket that does not enclose a whole list' if isinstance(
+                    err, RecursionError) else f'{type(err).__name__}: {err}')
+                parser.error(f'{option_string} {item}: the value cannot be parsed '
+                             f'({reason}); lists are written key=[a,b] or '
+                             'key="[(a,b),(c,d)]"')
+
+
 def parse_launch_args(description: str,
                       config_help: str,
                       work_dir_help: str,
@@ -327,7 +415,7 @@ def parse_launch_args(description: str,
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, key=value pairs, e.g. '
         f'{cfg_options_example} or key="[a,b]"')
     parser.add_argument(
@@ -350,8 +438,8 @@ def run_tool(tool: str,
     call its ``method`` (``'train'`` / ``'test'``); a user error (a bad config or
     option, or one of ``run_errors`` while running) exits with
     ``<tool>: error: <message>`` instead of a traceback."""
-    cfg = Config.fromfile(args.config)
     try:
+        cfg = read_config(args.config)
         prepare(cfg, args)
         runner = build_runner(cfg)
     except user_errors() as e:

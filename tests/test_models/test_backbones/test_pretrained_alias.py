@@ -59,7 +59,7 @@ def test_pretrained_and_init_cfg_together_is_an_error(kind):
             **args,
             pretrained='a.pth',
             init_cfg=dict(type='Pretrained', checkpoint='b.pth'))
-    with pytest.raises(TypeError, match='pretrained must be'):
+    with pytest.raises(ValueError, match='pretrained must be'):
         CLASSES[kind](**args, pretrained=dict(checkpoint='a.pth'))
 
 

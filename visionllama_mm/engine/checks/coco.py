@@ -6,7 +6,9 @@ under ``ulimit``). :func:`check_coco_annotations` reads the file once with the
 standard ``json`` module and refuses, naming the file and the annotation ids:
 
 - an empty file, invalid JSON, no ``images`` or no ``categories``;
-- an image without a positive ``width`` / ``height``;
+- an image without a positive ``width`` / ``height``, or declared with more pixels
+  than ``max_pixels`` (the sizes are checked against the files' headers by
+  :func:`~visionllama_mm.engine.checks.images.check_declared_sizes`);
 - an annotation whose ``image_id`` or ``category_id`` is not declared in the file;
 - a box or polygon coordinate that is not a finite number, or lies further than
   ``margin`` image sizes outside its image; a polygon with an odd number of values;
@@ -130,7 +132,8 @@ def check_coco_layout(data: object, path: str) -> None:
 def check_coco_annotations(path: str,
                            classes: Optional[Sequence[str]] = None,
                            margin: float = 0.5,
-                           data: object = None) -> List[str]:
+                           data: object = None,
+                           max_pixels: Optional[int] = None) -> List[str]:
     """Check the COCO instances file ``path`` (see the module docstring).
 
     Args:
@@ -140,6 +143,8 @@ def check_coco_annotations(path: str,
         margin: how far outside its image a coordinate may lie, in image sizes
             (0.5: ``-0.5 w <= x <= 1.5 w``).
         data: the parsed file, if already read.
+        max_pixels: an image declared with more pixels is an error (no such file can
+            be decoded; coordinates measured against it would pass unchecked).
 
     Returns the warnings (empty when every annotation is used). Raises
     :class:`DataError` naming the file and the offending ids otherwise.
@@ -152,11 +157,14 @@ def check_coco_annotations(path: str,
     sizes = {}
     for image in data['images']:
         w, h = image.get('width'), image.get('height')
-        if _number(w) and _number(h) and w > 0 and h > 0:
-            sizes[image.get('id')] = (w, h)
-        else:
+        if not (_number(w) and _number(h) and w > 0 and h > 0):
             errors['image without a positive width / height (image ids)'].append(
                 image.get('id'))
+        elif max_pixels is not None and w * h > max_pixels:
+            errors[f'image declared over max_pixels={max_pixels:,} (image ids)'].append(
+                image.get('id'))
+        else:
+            sizes[image.get('id')] = (w, h)
     outside_classes: Counter = Counter()
     for ann in data.get('annotations') or []:
         ann_id = ann.get('id')

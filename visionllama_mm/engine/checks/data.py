@@ -6,8 +6,10 @@ Two stages:
   the datasets are built** (building is where an empty file, invalid JSON or a label
   ``"abc"`` would otherwise crash without naming the file);
 - :func:`check_dataset` checks a built dataset: not empty, image and label-map files
-  present and not zero bytes, class labels inside ``[0, num_classes)``, label maps
-  with one channel and their image's size, COCO annotations
+  present and not zero bytes, their headers (:mod:`.images`: an image too large to
+  decode, images far larger than the rest, sizes an annotation file declares, label
+  maps with one channel, their image's size and values mmseg's ``uint8`` keeps),
+  class labels inside ``[0, num_classes)``, COCO annotations
   (:func:`~visionllama_mm.engine.checks.coco.check_coco_annotations`).
 
 Errors are :class:`DataError`; instances the loaders skip by design come back as
@@ -15,10 +17,13 @@ warnings. ``DataCheckHook`` runs :func:`check_dataset` before every run.
 """
 import os
 import os.path as osp
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ...errors import DataError, describe_ids
 from .coco import check_coco_annotations, check_coco_layout, is_coco, load_json_file
+from .images import (DEFAULT_MAX_PIXELS, OUTLIER_FACTOR, ImageHeader,
+                     check_declared_sizes, check_image_sizes, check_label_map_values,
+                     read_headers)
 
 __all__ = [
     'DataError', 'check_annotation_file', 'check_coco_annotations', 'check_coco_file',
@@ -26,9 +31,9 @@ __all__ = [
     'check_seg_maps', 'base_datasets', 'describe_ids', 'evaluator_ann_files'
 ]
 
-#: PIL modes of single-channel label maps (palette PNGs hold indices too).
-LABEL_MAP_MODES = ('L', 'P', 'I', 'I;16', '1')
-EXIF_ORIENTATION = 0x0112
+#: PIL modes of single-channel label maps (palette PNGs hold indices too; the values
+#: of the 16 / 32-bit modes are checked to fit mmseg's uint8).
+LABEL_MAP_MODES = ('L', 'P', '1', 'I', 'I;16', 'I;16B', 'I;16L', 'I;16N')
 
 
 def check_annotation_file(path: str, with_label: bool = True) -> None:
@@ -96,30 +101,27 @@ def check_label_values(labels: Sequence[Tuple[str, object]], num_classes: int,
                         f'0..{num_classes - 1} ({num_classes} classes), e.g. {shown}')
 
 
-def check_seg_maps(pairs: Iterable[Tuple[str, str]]) -> None:
-    """Each ``(image, label map)`` pair: the map has one channel and the image's size
-    (read from the file headers only). mmseg would otherwise resample a map of another
-    size silently, and an RGB map fails deep in the loss."""
-    from PIL import Image
+def check_seg_maps(pairs: Iterable[Tuple[str, str]], images: Dict[str, ImageHeader],
+                   maps: Dict[str, ImageHeader]) -> None:
+    """Each ``(image, label map)`` pair, from their headers: the map has one channel,
+    the image's size and values that mmseg's ``uint8`` reading keeps. mmseg would
+    otherwise resample a map of another size silently, an RGB map fails deep in the
+    loss and a 16-bit value 258 trains as class 2."""
     for image_path, map_path in pairs:
-        try:
-            with Image.open(map_path) as label_map:
-                mode, map_size = label_map.mode, label_map.size
-            with Image.open(image_path) as image:
-                image_size = image.size
-                if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-                    image_size = image_size[::-1]  # OpenCV decodes it turned by 90°
-        except (OSError, ValueError):  # a format PIL cannot read (mmcv may): unchecked
+        label_map, image = maps.get(map_path), images.get(image_path)
+        if label_map is None or image is None:  # a format PIL cannot read: unchecked
             continue
-        if mode not in LABEL_MAP_MODES:
-            raise DataError(f'label map {map_path} has mode {mode!r} (several '
+        if label_map.mode not in LABEL_MAP_MODES:
+            raise DataError(f'label map {map_path} has mode {label_map.mode!r} (several '
                             'channels): a label map holds one class index per pixel '
                             f'(modes {LABEL_MAP_MODES}); convert colour maps to '
                             'indices first')
-        if map_size != image_size:
-            raise DataError(f'label map {map_path} is {map_size[0]}x{map_size[1]} but '
-                            f'its image {image_path} is {image_size[0]}x'
-                            f'{image_size[1]} (width x height): they must match')
+        if label_map.stored != (image.width, image.height):
+            raise DataError(f'label map {map_path} is {label_map.stored[0]}x'
+                            f'{label_map.stored[1]} but its image {image_path} is '
+                            f'{image.width}x{image.height} (width x height): they must '
+                            'match')
+        check_label_map_values(map_path, label_map)
 
 
 def base_datasets(dataset) -> List:
@@ -131,8 +133,17 @@ def base_datasets(dataset) -> List:
     return [dataset]
 
 
-def check_dataset(dataset, check_files: bool = True, margin: float = 0.5) -> List[str]:
-    """Check a built dataset (see the module docstring); returns warnings."""
+def check_dataset(dataset,
+                  check_files: bool = True,
+                  margin: float = 0.5,
+                  max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                  outlier_factor: Optional[float] = OUTLIER_FACTOR) -> List[str]:
+    """Check a built dataset (see the module docstring); returns warnings.
+
+    ``check_files`` stats every image and label map and reads their headers
+    (:mod:`~visionllama_mm.engine.checks.images`: ``max_pixels``, ``outlier_factor``,
+    declared sizes, label-map modes and values).
+    """
     warnings: List[str] = []
     for base in base_datasets(dataset):
         if hasattr(base, 'full_init'):
@@ -145,25 +156,47 @@ def check_dataset(dataset, check_files: bool = True, margin: float = 0.5) -> Lis
         infos = [base.get_data_info(i) for i in range(len(base))]
         classes = (getattr(base, 'metainfo', None) or {}).get('classes')
         if check_files:
-            check_image_files(i['img_path'] for i in infos if i.get('img_path'))
+            warnings += _check_image_files(infos, name, max_pixels, outlier_factor)
         if infos[0].get('gt_label') is not None and classes:
             check_label_values([(i.get('img_path'), _plain(i['gt_label']))
                                 for i in infos], len(classes), name)
-        if infos[0].get('seg_map_path') and check_files:
-            check_image_files((i['seg_map_path'] for i in infos), 'label map')
-            check_seg_maps((i['img_path'], i['seg_map_path']) for i in infos)
-        warnings += check_coco_file(getattr(base, 'ann_file', ''), classes, margin)
+        warnings += check_coco_file(
+            getattr(base, 'ann_file', ''), classes, margin, max_pixels=max_pixels)
+    return warnings
+
+
+def _check_image_files(infos: List[dict], name: str, max_pixels: Optional[int],
+                       outlier_factor: Optional[float]) -> List[str]:
+    """Files of one dataset: present, not empty, decodable sizes, declared sizes
+    (mmdet's infos carry the annotation file's ``width`` / ``height``), label maps."""
+    paths = [i['img_path'] for i in infos if i.get('img_path')]
+    check_image_files(paths)
+    images = read_headers(paths)
+    warnings = check_image_sizes(images, max_pixels, outlier_factor)
+    check_declared_sizes(
+        ((i.get('img_id'), i['img_path'], i['width'], i['height'])
+         for i in infos if i.get('img_path') and 'width' in i and 'height' in i), images,
+        name)
+    if infos[0].get('seg_map_path'):
+        map_paths = [i['seg_map_path'] for i in infos]
+        check_image_files(map_paths, 'label map')
+        maps = read_headers(map_paths)
+        check_image_sizes(maps, max_pixels, None, 'label map')
+        check_seg_maps(((i['img_path'], i['seg_map_path']) for i in infos), images, maps)
     return warnings
 
 
 def check_coco_file(path,
                     classes: Optional[Sequence[str]] = None,
-                    margin: float = 0.5) -> List[str]:
+                    margin: float = 0.5,
+                    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> List[str]:
     """:func:`check_coco_annotations` if ``path`` is a COCO json file, else nothing."""
     if not (isinstance(path, str) and path.endswith('.json') and osp.isfile(path)):
         return []
     data = load_json_file(path)
-    return check_coco_annotations(path, classes, margin, data) if is_coco(data) else []
+    if not is_coco(data):
+        return []
+    return check_coco_annotations(path, classes, margin, data, max_pixels)
 
 
 def _plain(label):

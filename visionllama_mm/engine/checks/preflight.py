@@ -13,15 +13,18 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from .config import check_backbone_outputs, check_neck_input, check_optimizer_constructor
 from .data import check_dataset_files
+from .hooks import check_hook_args
 from .model import (check_classifier, check_dense_channels, check_feature_strides,
                     check_layer_decay, unwrap)
+from .paths import check_work_dir
 
 __all__ = ['CONFIG_CHECKS', 'MODEL_CHECKS', 'check_config', 'check_model']
 
 #: rules on a config: ``rule(cfg)``, in this order (files last: they read the disk).
 CONFIG_CHECKS: Tuple[Callable[[Any], None],
                      ...] = (check_backbone_outputs, check_neck_input,
-                             check_optimizer_constructor, check_dataset_files)
+                             check_optimizer_constructor, check_hook_args, check_work_dir,
+                             check_dataset_files)
 #: rules on a built model: ``rule(model)`` (the model outside any DDP / FSDP wrapper).
 MODEL_CHECKS: Tuple[Callable[[Any], None],
                     ...] = (check_classifier, check_dense_channels, check_feature_strides)
