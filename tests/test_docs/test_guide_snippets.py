@@ -19,10 +19,14 @@ is decided here. A block passes when its process exits with status 0.
 The processes see the machine as a user of the package does: ``python`` is this
 interpreter, this checkout's ``visionllama_mm`` is the one imported, the mmdetection
 3.3.0 folder of ``../shared/upstream`` (whose ``projects/ViTDet`` the wheel lacks) is
-on ``PYTHONPATH`` as mmdet's README asks, ``MPLBACKEND=Agg`` (no display) and
-``VLLAMA_CACHE`` is a folder of this test session (never the user's cache) and
-``PORT`` (``tools/dist_train.sh``'s rendezvous port) a free one.
+on ``PYTHONPATH`` as mmdet's README asks, ``MPLBACKEND=Agg`` (no display),
+``PORT`` (``tools/dist_train.sh``'s rendezvous port) is a free one, and the release
+weights come from a local server instead of the internet: ``VLLAMA_WEIGHTS_BASE_URL``
+points at tests/weights_server.py's ``WeightsServer`` (stand-ins in each release
+layout; full size for the names of :data:`FULL_SIZE_RELEASES`, whose full models the
+guides build) and ``VLLAMA_CACHE`` at a folder of this test session.
 """
+import io
 import os
 import re
 import socket
@@ -30,9 +34,10 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUIDES = REPO_ROOT / 'docs' / 'en' / 'user_guides'
@@ -46,13 +51,11 @@ NOT_RUN = ('text', )
 FENCE = re.compile(r'^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)(.*)$')
 TITLE = re.compile(r'\btitle="([^"/\\]+)"')
 TIMEOUT_S = 1200
-#: (page, text in the block) -> reason, for run blocks known to fail for now
-XFAIL: Dict[Tuple[str, str], str] = {
-    ('swap_backbone.md', 'swap_upernet_demo.py'):
-    'visionllama:// scheme lands with zoo',
-    # release files by name (fetch / convert from the local weights server)
-    ('convert_weights.md', ''):
-    'visionllama:// scheme lands with zoo',
+#: Release weights the guides build a full-size model from (Pyramid VisionLLaMA-S:
+#: embed dims, depths, SwiGLU widths); the other names get the tiny stand-ins.
+FULL_SIZE_RELEASES = {
+    'pyramid-visionllama-s_in1k': ([64, 128, 256, 512], [2, 2, 10,
+                                                         4], [256, 512, 768, 1536]),
 }
 
 
@@ -154,8 +157,33 @@ def work_folder(root: Path) -> Path:
     return root
 
 
+def release_stand_ins() -> Dict[str, bytes]:
+    """tests/weights_server.py's stand-ins of every release file, with the full-size
+    ones of :data:`FULL_SIZE_RELEASES` (random tensors in the release layout)."""
+    from reference import synthetic_pyramid_state_dict
+    from weights_server import deit_checkpoint, release_files
+
+    from visionllama_mm.models.weights import RELEASES
+    files = release_files()
+    for name, (dims, depths, hiddens) in FULL_SIZE_RELEASES.items():
+        buffer = io.BytesIO()
+        torch.save(
+            deit_checkpoint(
+                synthetic_pyramid_state_dict(dims, depths, hiddens, num_classes=1000)),
+            buffer)
+        files[RELEASES[name].files[0].path] = buffer.getvalue()
+    return files
+
+
 @pytest.fixture(scope='module')
-def session_env(tmp_path_factory) -> Dict[str, str]:
+def session_env(tmp_path_factory) -> Iterator[Dict[str, str]]:
+    """The blocks' environment, with the release weights served from 127.0.0.1."""
+    from weights_server import WeightsServer
+    with WeightsServer(release_stand_ins()) as server:
+        yield server.env(tmp_path_factory.mktemp('vllama_cache'), _user_env())
+
+
+def _user_env() -> Dict[str, str]:
     env = dict(os.environ)
     python_path = [str(REPO_ROOT), str(UPSTREAM_MMDET)]
     if env.get('PYTHONPATH'):
@@ -165,7 +193,6 @@ def session_env(tmp_path_factory) -> Dict[str, str]:
         PATH=os.pathsep.join([str(Path(sys.executable).parent),
                               env.get('PATH', '')]),
         MPLBACKEND='Agg',
-        VLLAMA_CACHE=str(tmp_path_factory.mktemp('vllama_cache')),
         OMP_NUM_THREADS=env.get('OMP_NUM_THREADS', '2'))
     return env
 
@@ -182,18 +209,10 @@ def page_run(request, session_env, tmp_path_factory):
     return _RUNS[page]
 
 
-def _params():
-    for block in BLOCKS:
-        marks = [
-            pytest.mark.xfail(reason=reason, strict=False)
-            for (page, text), reason in XFAIL.items()
-            if page == block.page and text in block.text and block.language in SHELL
-        ]
-        yield pytest.param(block, block.page, marks=marks, id=block.id)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize('block,page_run', list(_params()), indirect=['page_run'])
+@pytest.mark.parametrize(
+    'block,page_run', [pytest.param(b, b.page, id=b.id) for b in BLOCKS],
+    indirect=['page_run'])
 def test_guide_block_runs(block: Block, page_run: PageRun):
     """The block runs (after every block above it on its page) and exits with 0."""
     assert block.language in (*SHELL, 'python', *NOT_RUN), (
