@@ -204,7 +204,8 @@ def test_upernet_recipe_and_one_train_step():
 
 # --------------------------------------------------------------------------------- demo
 def test_demo_config_runs_through_the_runner(tmp_path):
-    from mmengine.runner import Runner
+    # the demo configs' runner (plain mmengine Runner + CheckpointHook is refused)
+    from visionllama_mm.engine import ReliableRunner as Runner
     cfg = Config.fromfile(DEMO)
     assert cfg.model.type == 'AIMPretrain' and cfg.model.prefix_range == (1, 63)
     assert cfg.train_dataloader.dataset.data_root == 'data/demo/imagenet'

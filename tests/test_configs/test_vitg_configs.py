@@ -237,7 +237,8 @@ def test_demo_config_runs_through_the_runner(tmp_path):
     ]
     cfg.val_dataloader.batch_size = 100
     cfg.val_dataloader.dataset.indices = 100
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=3, by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='AtomicCheckpointHook', interval=3, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -8,7 +8,8 @@
 #      built once (C++20 patch, ~20 min on 2 cores) and the wheel is kept in
 #      $VLLAMA_CACHE/torch-<version>/ so later installs take seconds. The cache is keyed
 #      by torch version because pip's own cache is not.
-#   3. mmengine / mmpretrain / mmsegmentation / mmdet and friends (requirements/runtime.txt).
+#   3. mmengine / mmpretrain / mmsegmentation / mmdet and friends (requirements/runtime.txt),
+#      with the pinned opencv-python and seaborn (the OpenMMLab tools' pictures).
 #   4. this package in editable mode, plus the test requirements (timm with --no-deps),
 #      the linters make test runs (requirements/lint.txt) and the deploy extra (onnx,
 #      onnxruntime, onnxscript: requirements/deploy.txt).
@@ -67,6 +68,19 @@ fi
 if ! have mmengine mmpretrain mmseg mmdet pycocotools ftfy regex psutil; then
   echo "[install] OpenMMLab packages"
   $PIP install -r requirements/runtime.txt
+fi
+
+# The pinned OpenCV and seaborn (pictures of the OpenMMLab tools: test.py --show-dir,
+# analyze_logs.py): an OpenCV installed as another package's dependency is replaced.
+if ! $PY - <<'PYEOF' >/dev/null 2>&1
+import importlib.metadata as metadata, sys
+pins = dict(line.strip().split('==') for line in open('requirements/runtime.txt')
+            if line.startswith(('opencv-python==', 'seaborn==')))
+sys.exit(any(metadata.version(name) != version for name, version in pins.items()))
+PYEOF
+then
+  echo "[install] OpenCV and seaborn for the OpenMMLab tools' pictures"
+  $PIP install $(grep -E '^(opencv-python|seaborn)==' requirements/runtime.txt)
 fi
 
 if ! have pytest || ! (cd / && $PY -c "import visionllama_mm, os, sys; sys.exit(os.path.realpath(visionllama_mm.__file__) != os.path.realpath('$REPO/visionllama_mm/__init__.py'))") >/dev/null 2>&1; then

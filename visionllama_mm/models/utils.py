@@ -1,16 +1,21 @@
-"""Small argument helpers shared by the backbones.
+"""Small helpers shared by the backbones: argument checks, pretrained loading and
+the check of the runner that trains them.
 
 Every argument error is a :class:`~visionllama_mm.errors.ModelArgumentError` (a
 ``ValueError``) that names the argument, the allowed values and what was given.
 """
 import inspect
 import math
-from typing import TYPE_CHECKING, Dict, List, Mapping, Sequence, Tuple, Union
+import sys
+import warnings
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import ModelArgumentError
 
 if TYPE_CHECKING:
     import torch
+
+InitCfg = Optional[Union[Dict, Sequence[Dict]]]
 
 
 def to_2tuple(value: Union[int, Sequence[int]], name: str = 'value') -> Tuple[int, int]:
@@ -204,6 +209,34 @@ def parse_arch(arch: Union[str, Dict], zoo: Mapping[str, Dict],
     return dict(arch)
 
 
+def pretrained_alias(pretrained: Optional[str], init_cfg: InitCfg) -> InitCfg:
+    """The ``init_cfg`` a backbone built with the deprecated ``pretrained`` argument
+    uses, as mmseg's and mmdet's backbones read it: ``pretrained=FILE`` is
+    ``init_cfg=dict(type='Pretrained', checkpoint=FILE)`` (no ``prefix``). mmseg's
+    ``EncoderDecoder`` hands a config's ``model.pretrained`` to the backbone this way.
+
+    Raises:
+        ModelArgumentError: ``pretrained`` is neither a str nor None, or both
+            ``pretrained`` and ``init_cfg`` are given.
+    """
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise ModelArgumentError('pretrained must be a checkpoint path / URL (str) or '
+                                 f'None, got {type(pretrained).__name__} {pretrained!r}')
+    if init_cfg is not None:
+        raise ModelArgumentError(
+            f'pretrained={pretrained!r} and init_cfg={init_cfg!r} cannot both be set: '
+            "pretrained is a deprecated alias of init_cfg=dict(type='Pretrained', "
+            "checkpoint=...); keep one (with a model-level pretrained in an mmseg "
+            'config, set model.pretrained=None)')
+    warnings.warn(
+        'DeprecationWarning: pretrained is deprecated, please use '
+        f"init_cfg=dict(type='Pretrained', checkpoint={pretrained!r}) instead",
+        stacklevel=3)
+    return dict(type='Pretrained', checkpoint=pretrained)
+
+
 def init_from_pretrained(module) -> bool:
     """Load ``module.init_cfg`` if it is a ``Pretrained`` one (see
     :func:`load_pretrained`); returns whether it was."""
@@ -282,3 +315,45 @@ def inherit_signature(cls: type) -> None:
         params.append(param if param.kind == kinds.VAR_KEYWORD else param.replace(
             kind=kinds.KEYWORD_ONLY))
     init.__signature__ = own.replace(parameters=params)
+
+
+def refuse_pickling_checkpoint_hook(module: 'torch.nn.Module') -> None:
+    """Refuse, before the first iteration, a training run whose checkpoints the
+    OpenMMLab tools cannot load back.
+
+    Called first thing by the backbones' ``init_weights``. mmengine's ``Runner.train``
+    calls ``model.init_weights()`` (from ``Runner._init_model_weights``) before it
+    trains or resumes; ``test`` / ``val``, ``init_model`` and the inferencers never do.
+    mmengine gives a model no reference to its runner, so the runner is the ``self``
+    of that call on the stack (none there: nothing to check). If it holds mmengine's
+    own ``CheckpointHook`` (a config with ``custom_imports`` but no ``runner_type``,
+    or a ``ReliableRunner`` run resumed without it), every checkpoint of the run would
+    pickle the message hub's ``HistoryBuffer`` and numpy values, which
+    ``torch.load(weights_only=True)`` refuses: mmseg's / mmdet's ``test.py`` and
+    ``publish_model.py`` and the inferencers on torch >= 2.6. Subclasses of
+    ``CheckpointHook`` (``AtomicCheckpointHook``, which ``ReliableRunner`` puts in its
+    place) are left alone. Nothing is changed: the check only reads.
+
+    Raises:
+        IncompatibleConfigError: naming the runner, the hook and the one config line
+            that fixes it.
+    """
+    from mmengine.hooks import CheckpointHook
+    from mmengine.runner import Runner
+
+    from ..errors import IncompatibleConfigError
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not Runner._init_model_weights.__code__:
+        frame = frame.f_back
+    runner = frame.f_locals.get('self') if frame is not None else None
+    if not isinstance(runner, Runner):
+        return
+    if any(type(hook) is CheckpointHook for hook in runner.hooks):
+        raise IncompatibleConfigError(
+            f"{type(module).__name__} is trained by mmengine's {type(runner).__name__} "
+            "with mmengine's CheckpointHook, whose checkpoints pickle the message hub "
+            "(HistoryBuffer) and are refused by torch.load(weights_only=True) in "
+            "mmseg's / mmdet's test.py, publish_model.py and the inferencers: add "
+            "runner_type = 'visionllama_mm.ReliableRunner' to the config (a Runner "
+            "built in Python: default_hooks=dict(checkpoint=dict("
+            "type='AtomicCheckpointHook', ...))).")

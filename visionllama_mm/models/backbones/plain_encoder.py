@@ -16,7 +16,8 @@ from ..layers import (FFN_TYPES, MIXERS, ROPE_TYPES, RotaryEmbedding2D, SinCosPo
                       swiglu_hidden_dims)
 from ..utils import (FrozenStagesMixin, check_choice, check_input_size, check_rate,
                      drop_path_rates, inherit_signature, init_from_pretrained,
-                     normalize_out_indices, parse_arch, run_layer, to_2tuple)
+                     normalize_out_indices, parse_arch, pretrained_alias,
+                     refuse_pickling_checkpoint_hook, run_layer, to_2tuple)
 
 POS_EMBED_TYPES = ('rope', 'sincos', 'learned', 'none')
 
@@ -98,6 +99,10 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             (all of them: also the final norms and pooling).
         with_cp: activation checkpointing per block while training.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+        pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, as in mmseg's / mmdet's backbones (mmseg's
+            ``EncoderDecoder`` passes a config's ``model.pretrained`` here); giving
+            both is an error.
 
     Raises:
         ModelArgumentError: (a ``ValueError``) for an argument the encoder cannot use,
@@ -151,8 +156,9 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                  layer_cfgs: Union[Dict, Sequence[Dict]] = dict(),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
-        super().__init__(init_cfg)
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__(pretrained_alias(pretrained, init_cfg))
         self.arch_settings = self.parse_arch(arch)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
@@ -316,6 +322,7 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     def init_weights(self) -> None:
         """Pretrained via ``init_cfg``, else truncated-normal (std .02) tokens, table
         and block linears with zero biases (:meth:`init_block_weights`)."""
+        refuse_pickling_checkpoint_hook(self)  # when a runner trains it
         if init_from_pretrained(self):
             return
         super().init_weights()

@@ -14,7 +14,8 @@ from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, RotaryEmbedding2D, Transformer
                       build_patch_embed, check_heads, swiglu_hidden_dims)
 from ..utils import (FrozenStagesMixin, check_choice, check_input_size, check_rate,
                      drop_path_rates, init_from_pretrained, normalize_out_indices,
-                     parse_arch, run_layer)
+                     parse_arch, pretrained_alias, refuse_pickling_checkpoint_hook,
+                     run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -103,6 +104,10 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             stage norm).
         with_cp: activation checkpointing per block.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+        pretrained: deprecated alias of ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, as in mmseg's / mmdet's backbones (mmseg's
+            ``EncoderDecoder`` passes a config's ``model.pretrained`` here); giving
+            both is an error.
 
     Any input size works (512x512, 500x375, 1333x800): odd maps are padded by the patch
     embeddings (as mmseg's Twins) and inside LSA/GSA. Every block of a stage gets the
@@ -160,8 +165,9 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                  norm_cfg: Dict = dict(type='LN', eps=1e-5),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
-        super().__init__(init_cfg)
+                 init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        super().__init__(pretrained_alias(pretrained, init_cfg))
         settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
         self.embed_dims: List[int] = list(settings['embed_dims'])
         self.depths: List[int] = list(settings['depths'])
@@ -252,6 +258,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         self._freeze_stages()
 
     def init_weights(self) -> None:
+        refuse_pickling_checkpoint_hook(self)  # when a runner trains it
         if init_from_pretrained(self):
             return
         super().init_weights()
