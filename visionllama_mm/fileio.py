@@ -31,7 +31,7 @@ import zipfile
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import (Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union)
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.logging import MessageHub
+from mmengine.runner.checkpoint import save_checkpoint
 from reliability_helpers import finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
@@ -110,7 +111,9 @@ def test_non_finite_loss_names_a_checkpoint_with_finite_weights(tmp_path):
 
 
 class BestRunner:
-    """What CheckpointHook._save_best_checkpoint uses of a runner."""
+    """What CheckpointHook._save_best_checkpoint uses of a runner; its save_checkpoint
+    writes as ``Runner.save_checkpoint`` does (mmengine's ``save_checkpoint`` through
+    the hook's ``backend_args``), or is killed before the new file is complete."""
 
     def __init__(self, work_dir, epoch):
         self.work_dir, self.epoch, self.iter = str(work_dir), epoch, epoch * 2
@@ -119,11 +122,11 @@ class BestRunner:
         self.dying = False
 
     def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
-        path = Path(out_dir) / filename
-        torch.save({'state_dict': {'w': torch.ones(10)}}, path)
-        if self.dying:  # killed in the middle of writing the new best file
-            path.write_bytes(path.read_bytes()[:20])
+        if self.dying:  # killed while the new best file is being serialised
             raise KeyboardInterrupt
+        checkpoint = {'state_dict': {'w': torch.ones(10)}}
+        path = str(Path(out_dir) / filename)
+        save_checkpoint(checkpoint, path, backend_args=kwargs.get('backend_args'))
 
 
 def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
@@ -131,7 +134,7 @@ def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
         save_best='accuracy', rule='greater', out_dir=str(tmp_path))
     hook.out_dir = str(tmp_path)
     from mmengine.fileio import get_file_backend
-    hook.file_backend = get_file_backend(str(tmp_path))
+    hook.file_backend = get_file_backend(str(tmp_path), backend_args=hook.backend_args)
     runner = BestRunner(tmp_path, epoch=1)
     hook._save_best_checkpoint(runner, {'accuracy': 0.5})
     first = tmp_path / 'best_accuracy_epoch_1.pth'
@@ -140,7 +143,7 @@ def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
     runner.epoch, runner.dying = 2, True
     with pytest.raises(KeyboardInterrupt):
         hook._save_best_checkpoint(runner, {'accuracy': 0.7})
-    assert first.is_file()  # mmengine's hook would have removed it already
+    assert first.is_file()  # mmengine's own back end would have removed it already
     assert not (tmp_path / 'best_accuracy_epoch_2.pth').exists()
 
     runner.dying = False

@@ -1,6 +1,7 @@
 """Safe checkpoints: atomic writes (a real SIGKILL in the middle of a save), resume
 falling back from a truncated latest checkpoint, clear errors naming the file, and
-training checkpoints that load weights-only as pretrained weights."""
+training checkpoints that load weights-only as pretrained weights. (The atomic,
+checked write itself: ``tests/test_fileio.py``, AtomicLocalBackend.)"""
 import logging
 from pathlib import Path
 
@@ -126,43 +127,3 @@ def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
             match='no loadable checkpoint.*iter_10.pth'
             '.*iter_9.pth.*iter_2.pth'):
         hook._auto_resume_file(runner)
-
-
-class SavingRunner(FakeRunner):
-    """Writes what Runner.save_checkpoint writes, or dies half way."""
-
-    def __init__(self, work_dir, fail=False, pickled=False):
-        super().__init__(work_dir)
-        self.fail, self.pickled = fail, pickled
-
-    def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
-        path = Path(out_dir) / filename
-        torch.save(
-            {
-                'state_dict': {
-                    'w': torch.ones(100)
-                },
-                'meta': {
-                    'x': Path('.')
-                } if self.pickled else {}
-            }, path)
-        if self.fail:
-            path.write_bytes(path.read_bytes()[:10])
-            raise KeyboardInterrupt
-
-
-def test_save_is_atomic_and_checked(tmp_path):
-    hook = AtomicCheckpointHook(out_dir=str(tmp_path))
-    hook.out_dir = str(tmp_path)
-    target = tmp_path / 'iter_1.pth'
-    target.write_bytes(b'previous good file')
-    with pytest.raises(KeyboardInterrupt):
-        hook._save_atomically(SavingRunner(tmp_path, fail=True), 'iter_1.pth')
-    assert target.read_bytes() == b'previous good file'
-    # a file that would not load weights-only is never published
-    with pytest.raises(CheckpointLoadError, match='holds pickled'):
-        hook._save_atomically(SavingRunner(tmp_path, pickled=True), 'iter_1.pth')
-    assert target.read_bytes() == b'previous good file'
-    hook._save_atomically(SavingRunner(tmp_path), 'iter_1.pth')
-    assert torch.load(target, weights_only=True)['state_dict']['w'].sum() == 100
-    assert not list(tmp_path.glob('.*.tmp'))
