@@ -10,7 +10,8 @@ import torch
 from reliability_helpers import PAUSED, finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
-from visionllama_mm.fileio import CheckpointLoadError, checkpoint_candidates
+from visionllama_mm.fileio import (CheckpointLoadError, checkpoint_candidates,
+                                   load_checkpoint_file, save_checkpoint_file)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 SHORT = [
@@ -127,3 +128,25 @@ def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
             match='no loadable checkpoint.*iter_10.pth'
             '.*iter_9.pth.*iter_2.pth'):
         hook._auto_resume_file(runner)
+
+
+def test_published_keys_publish_a_hash_named_file_without_config_text(tmp_path):
+    last = tmp_path / 'epoch_3.pth'
+    save_checkpoint_file(
+        {
+            'meta': {
+                'epoch': 3,
+                'cfg': 'model = dict()'
+            },
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'optimizer': {}
+        }, str(last))
+    hook = AtomicCheckpointHook(published_keys=['meta', 'state_dict'], save_last=True)
+    hook.last_ckpt = str(last)
+    hook.after_train(FakeRunner(tmp_path))
+    published = next(tmp_path.glob('epoch_3-*.pth'))  # mmengine's name pattern
+    load_checkpoint_file(str(published))  # its name matches the file's SHA-256
+    data = torch.load(published, weights_only=True)
+    assert set(data) == {'meta', 'state_dict'} and data['meta'] == {'epoch': 3}

@@ -125,7 +125,7 @@ def test_lock_is_released_when_training_fails(tmp_path):
         train_dataloader=dict(
             dataset=Toy(), sampler=dict(type='DefaultSampler'), batch_size=2),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_cfg=dict(max_epochs=1),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
         custom_hooks=[FailingHook()],
         default_hooks=dict(checkpoint=None))
     with pytest.raises(RuntimeError, match='a run that fails'):
