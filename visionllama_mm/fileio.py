@@ -449,12 +449,6 @@ def register_atomic_backend() -> str:
     return ATOMIC_BACKEND
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a small text file atomically."""
-    with atomic_path(path) as tmp, open(tmp, 'w') as f:
-        f.write(text)
-
-
 def save_checkpoint_file(checkpoint: dict, filename: str) -> None:
     """``torch.save`` a checkpoint dict atomically (:func:`atomic_path`) with the
     SHA-256 of its tensors recorded (:func:`record_integrity`; ``checkpoint`` itself
