@@ -14,6 +14,7 @@ from mmengine.runner.checkpoint import save_checkpoint
 from reliability_helpers import finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
+from visionllama_mm.fileio import save_checkpoint_file
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 OTHER = 'configs/demo/vit-tiny-p8_map_demo-shapes.py'
@@ -74,11 +75,12 @@ def test_load_from_another_model_is_an_error_unless_partial_is_intended(
     ])
 def test_bad_checkpoint_content_is_named(trained, tmp_path, content, message):
     bad = tmp_path / 'bad.pth'
-    if content == 'nan':
+    if content == 'nan':  # a run's checkpoint with NaN weights (its SHA-256s hold)
         checkpoint = torch.load(trained, weights_only=True)
         checkpoint['state_dict']['backbone.cls_token'].fill_(float('nan'))
-        content = checkpoint
-    torch.save(content, bad)
+        save_checkpoint_file(checkpoint, str(bad))
+    else:
+        torch.save(content, bad)
     rc, log = tool('tools/test.py', CLS, str(bad), '--work-dir', str(tmp_path),
                    '--cfg-options', *SHORT)
     assert rc != 0 and str(bad) in log and message in log, log[-3000:]
