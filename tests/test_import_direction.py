@@ -20,8 +20,8 @@ LAYERS = (
     ('engine', ('visionllama_mm.engine', )),
     ('models', ('visionllama_mm.models', )),
     ('layers', ('visionllama_mm.models.layers', )),
-    ('base', ('visionllama_mm.registry', 'visionllama_mm.fileio',
-              'visionllama_mm.errors', 'visionllama_mm.version')),
+    ('base', ('visionllama_mm.registry', 'visionllama_mm.fileio', 'visionllama_mm.errors',
+              'visionllama_mm.version')),
 )
 #: The package's ``__init__`` imports everything to register it.
 TOP = 'visionllama_mm'

@@ -7,9 +7,9 @@ import torch
 from mmengine.config import Config
 
 from visionllama_mm.utils import (LaunchError, check_amp, convert_syncbn_for_cpu,
-                                 get_scope, import_scope, init_cpu_distributed, launch,
-                                 prepare_test_config, prepare_train_config,
-                                 setup_cpu_distributed)
+                                  get_scope, import_scope, init_cpu_distributed, launch,
+                                  prepare_test_config, prepare_train_config,
+                                  setup_cpu_distributed)
 
 
 @pytest.fixture

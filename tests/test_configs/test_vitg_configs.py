@@ -17,8 +17,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.utils import convert_syncbn_for_cpu
 from visionllama_mm.engine.optimizers import FactoredAdamW
+from visionllama_mm.utils import convert_syncbn_for_cpu
 
 CONFIG_DIR = Path('configs/vitg')
 FT = CONFIG_DIR / 'vit-g-p14_ft_8xb64-amp_in1k-224.py'

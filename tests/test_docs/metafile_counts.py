@@ -16,7 +16,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
 from visionllama_mm.utils import (convert_syncbn_for_cpu, count_flops, import_scope,
-                                 load_config, make_batch, strip_pretrained)
+                                  load_config, make_batch, strip_pretrained)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

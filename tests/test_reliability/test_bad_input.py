@@ -11,11 +11,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
-                                 prepare_train_config)
 from visionllama_mm.engine import InputChannelsHook, NonFiniteLossError
 from visionllama_mm.models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from visionllama_mm.models.layers.rope import RotaryEmbedding2D
+from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
+                                  prepare_train_config)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 VITDET = 'configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py'

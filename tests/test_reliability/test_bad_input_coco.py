@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine.checks import (DataError, check_annotation_file,
-                                     check_coco_annotations, check_dataset_files)
+                                          check_coco_annotations, check_dataset_files)
 
 DET = 'configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py'
 IMAGE = dict(id=1, file_name='000000000001.jpg', width=128, height=96)

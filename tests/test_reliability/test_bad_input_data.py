@@ -11,9 +11,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.engine.checks import (DataError, check_annotation_file, check_dataset,
-                                     check_dataset_files)
 from visionllama_mm.engine import DataCheckHook
+from visionllama_mm.engine.checks import (DataError, check_annotation_file, check_dataset,
+                                          check_dataset_files)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 CLASSES = ('circle', 'square', 'triangle')

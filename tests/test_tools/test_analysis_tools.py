@@ -1,4 +1,5 @@
-"""benchmark.py, get_flops.py and rope_resolution_sweep.py on tiny models, in process."""
+"""benchmark.py --bench e2e, get_flops.py and rope_resolution_sweep.py on tiny models, in
+process (benchmark.py --bench forward / train: test_benchmark_tool.py)."""
 import importlib.util
 import json
 import re
@@ -10,7 +11,7 @@ from mmengine.config import Config
 from torch.utils.flop_counter import FlopCounterMode
 
 from visionllama_mm.utils import (LaunchError, build_model, load_config, make_batch,
-                                 resolve_config_path, strip_pretrained)
+                                  resolve_config_path, strip_pretrained)
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 DEMO_CONFIG = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
@@ -148,14 +149,16 @@ def test_benchmark_and_flops(name, scope, tiny_configs, tmp_path, benchmark_tool
     config = str(tiny_configs[name])
     common = ['--shape', '64', '64']
     result = benchmark_tool.main([
-        config, *common, '--batch-size', '2', '--warmup', '1', '--repeats', '1', '--out',
-        str(tmp_path / 'bench.json')
+        config, '--bench', 'e2e', *common, '--batch-size', '2', '--warmup', '1',
+        '--repeats', '1', '--out-dir',
+        str(tmp_path / 'bench')
     ])
     row, = result['rows']
-    assert row['scope'] == scope and row['img_s'] > 0 and row['shape'] == [64, 64]
+    assert row['scope'] == scope and row['test_img_s'] > 0 and row['shape'] == [64, 64]
     assert row['test_mode'] == ('whole' if scope == 'mmseg' else '-')
-    assert json.loads((tmp_path / 'bench.json').read_text())['rows'][0]['config'] \
-        == f'tiny_{name}'
+    assert row['test_img_s'] == pytest.approx(2e3 / row['test_ms'])
+    assert json.loads((tmp_path / 'bench' /
+                       'results.json').read_text())['rows'][0]['config'] == f'tiny_{name}'
     assert re.search(rf'\| tiny_{name} \| {scope} \|', capsys.readouterr().out)
 
     flops = flops_tool.main([config, *common, '--out', str(tmp_path / 'flops.json')])
@@ -168,14 +171,21 @@ def test_benchmark_and_flops(name, scope, tiny_configs, tmp_path, benchmark_tool
 
 
 def test_two_configs_side_by_side(tiny_configs, tmp_path, benchmark_tool, capsys):
+    """Timed interleaved; the second config against the first, per repetition."""
     configs = [str(tiny_configs['seg']), DEMO_CONFIG]
     result = benchmark_tool.main([
-        *configs, '--shape', '32', '32', '--warmup', '0', '--repeats', '1', '--out',
-        str(tmp_path / 'b.json')
+        *configs, '--shape', '32', '32', '--warmup', '0', '--repeats', '2', '--out-dir',
+        str(tmp_path)
     ])
     assert [r['scope'] for r in result['rows']] == ['mmseg', 'mmpretrain']
     out = capsys.readouterr().out
     assert out.count('| tiny_seg |') == 1 and '| visionllama-tiny-p4' in out
+    pair, = result['pairs']
+    seg, demo = (r['test_rep_ms'] for r in result['rows'])
+    assert (pair['a'], pair['b']) == tuple(configs) and pair['metric'] == 'test_time'
+    assert pair['ratios'] == pytest.approx([a / b for a, b in zip(seg, demo)])
+    assert (f"| tiny_seg / visionllama-tiny-p4_1xb64-50e_demo-shapes | eager | "
+            f"{pair['median']:.3f}x") in out
 
 
 # --------------------------------------------------------------------------
@@ -239,31 +249,3 @@ def test_sweep_on_demo_subset(sweep_tool, tmp_path):
     table = (out_dir / 'rope_sweep.md').read_text()
     assert '| RoPE | 32px | 48px |' in table and '| ntk:2 |' in table
     assert (out_dir / 'runs' / 'ntk-2_48').is_dir()
-
-
-@pytest.mark.parametrize('backbone_type', ['VisionLLaMA', 'PyramidVisionLLaMA'])
-def test_benchmark_vs_mm_runs_both_models(tmp_path, backbone_type, capsys):
-    """`make benchmark`'s tool: ours and the same-size mmpretrain / mmseg reference,
-    timed interleaved; the ratios are those of the same repetitions."""
-    tool = load_tool('benchmark_vs_mm')
-    out = tmp_path / 'bench.json'
-    result = tool.main([
-        '--type', backbone_type, '--arch', 's', '--img-size', '32', '--batch-size', '1',
-        '--warmup', '0', '--repeats', '3', '--device', 'cpu', '--out',
-        str(out)
-    ])
-    assert json.loads(out.read_text()) == result
-    rows = result['rows']
-    assert len(rows) == 2 and result['repeats'] == 3
-    assert all(r['fwd_img_s'] > 0 and r['fwd_bwd_img_s'] > 0 for r in rows)
-    (pair, stats), = result['time_ratios'].items()
-    assert pair == f"{rows[0]['model']} / {rows[1]['model']}"
-    for phase in ('fwd', 'fwd_bwd'):
-        ours, ref = rows[0][f'{phase}_rep_ms'], rows[1][f'{phase}_rep_ms']
-        assert len(ours) == len(ref) == 3
-        assert stats[phase]['ratios'] == pytest.approx([a / b for a, b in zip(ours, ref)])
-        assert stats[phase]['min'] <= stats[phase]['median'] <= stats[phase]['max']
-        assert rows[0][f'{phase}_ms'] == pytest.approx(sorted(ours)[1])
-    table = capsys.readouterr().out
-    median, low, high = (stats['fwd'][k] for k in ('median', 'min', 'max'))
-    assert f'| {pair} | {median:.2f}x ({low:.2f}-{high:.2f}) |' in table

@@ -19,9 +19,9 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.utils import build_model, load_config
 from visionllama_mm.apis.deploy import (detect_task, export_onnx, onnx_session,
                                         parity_rows, read_export_metadata)
+from visionllama_mm.utils import build_model, load_config
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'deployment'
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)

@@ -17,24 +17,33 @@ import torch
 from mmpretrain.registry import MODELS
 
 import visionllama_mm  # noqa: F401  (registers the backbones)
+from visionllama_mm.utils import markdown_table, num_params
 
 
 def count(model: torch.nn.Module) -> Dict[str, int]:
+    """Total and trainable parameters, and those of the blocks, the patch embedding
+    and the rest."""
     params = dict(model.named_parameters())
-    total = sum(p.numel() for p in params.values())
     blocks = sum(p.numel() for n, p in params.items()
                  if n.startswith(('layers.', 'blocks.')))
     embed = sum(p.numel() for n, p in params.items() if n.startswith('patch_embed'))
+    total = num_params(model)
     return dict(
         total=total,
-        trainable=sum(p.numel() for p in params.values() if p.requires_grad),
+        trainable=num_params(model, trainable=True),
         blocks=blocks,
         patch_embed=embed,
         other=total - blocks - embed)
 
 
 def build_on_meta(spec: str, **kwargs) -> torch.nn.Module:
-    """``'TYPE:ARCH'`` -> the model with meta tensors."""
+    """``'TYPE:ARCH'`` -> the model with meta tensors.
+
+    Raises:
+        ValueError: ``spec`` is not ``TYPE:ARCH``.
+        KeyError: ``TYPE`` is not registered.
+        RuntimeError: the model's ``__init__`` reads tensor values.
+    """
     if spec.count(':') != 1:
         raise ValueError(f'expected TYPE:ARCH (e.g. AIM:600m), got {spec!r}')
     type_, arch = spec.split(':')
@@ -49,16 +58,17 @@ def build_on_meta(spec: str, **kwargs) -> torch.nn.Module:
 
 
 def table(specs: Sequence[str], **kwargs) -> List[str]:
-    rows = [
-        '| model | params | trainable | blocks | patch embed | other |',
-        '|---|---:|---:|---:|---:|---:|'
-    ]
+    """The lines of the Markdown table, one row per ``TYPE:ARCH``."""
+    rows = []
     for spec in specs:
         c = count(build_on_meta(spec, **kwargs))
-        rows.append(f"| {spec} | {c['total'] / 1e6:,.2f}M | {c['trainable'] / 1e6:,.2f}M"
-                    f" | {c['blocks'] / 1e6:,.2f}M | {c['patch_embed'] / 1e6:,.3f}M"
-                    f" | {c['other'] / 1e6:,.3f}M |")
-    return rows
+        rows.append([
+            spec, f"{c['total'] / 1e6:,.2f}M", f"{c['trainable'] / 1e6:,.2f}M",
+            f"{c['blocks'] / 1e6:,.2f}M", f"{c['patch_embed'] / 1e6:,.3f}M",
+            f"{c['other'] / 1e6:,.3f}M"
+        ])
+    header = ('model', 'params', 'trainable', 'blocks', 'patch embed', 'other')
+    return markdown_table(header, rows).split('\n')
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """Parameters and FLOPs of mmseg, mmdet or mmpretrain configs' models, side by side.
 
 For every config (a file path or an OpenMMLab ``scope::path``): build the model as
-``benchmark.py`` does (scope imported, pretrained checkpoints dropped, eval mode),
-pass a synthetic ``--shape`` image (batch 1) through the model's data preprocessor,
-and count with ``torch.utils.flop_counter.FlopCounterMode``:
+``benchmark.py --bench e2e`` does (scope imported, pretrained checkpoints dropped,
+eval mode), pass a synthetic ``--shape`` image (batch 1) through the model's data
+preprocessor, and count with ``torch.utils.flop_counter.FlopCounterMode``:
 
 - the model's tensor-mode forward, ``model(inputs, data_samples, mode='tensor')``
   (``_forward``: mmseg the decode head's logits, no resize back or slide windows;
@@ -29,16 +29,14 @@ Examples::
 Prints a Markdown table and writes JSON (``--out``).
 """
 import argparse
-import json
-import os
-import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import DictAction
 
 from visionllama_mm.utils import (build_model, config_name, get_scope, load_config,
-                                 make_batch, markdown_table, model_complexity)
+                                  make_batch, markdown_table, model_complexity,
+                                  write_json)
 
 HEADER = ('config', 'scope', 'shape', 'params (M)', 'GFLOPs', 'backbone params (M)',
           'backbone GFLOPs')
@@ -104,11 +102,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           'multiply-add = 2 FLOPs; mmcv ops not counted)\n')
     print(markdown_table(HEADER, [format_row(row) for row in rows]))
     result = dict(shape=list(args.shape), flops_per_mac=2, rows=rows)
-    if osp.dirname(args.out):
-        os.makedirs(osp.dirname(args.out), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(result, f, indent=2)
-    print(f'\nwrote {args.out}')
+    print(f'\nwrote {write_json(args.out, result)}')
     return result
 
 

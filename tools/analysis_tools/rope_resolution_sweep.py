@@ -47,9 +47,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from visionllama_mm.utils import (add_reliability_hooks, build_runner, load_config,
-                                 markdown_table, strip_pretrained)
 from visionllama_mm.models.layers.rope import ROPE_TYPES
+from visionllama_mm.utils import (add_reliability_hooks, build_runner, load_config,
+                                  markdown_table, strip_pretrained)
 
 RESIZES = ('Resize', 'ResizeEdge')
 CROPS = ('CenterCrop', 'RandomResizedCrop')

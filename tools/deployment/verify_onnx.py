@@ -22,10 +22,10 @@ from typing import List, Optional
 import torch
 from mmengine.config import DictAction
 
-from visionllama_mm.utils import markdown_table
 from visionllama_mm.apis.deploy import (PARTS, load_model, onnx_session, parity_rows,
                                         read_export_metadata, second_shape,
                                         static_input_hw)
+from visionllama_mm.utils import markdown_table
 
 HEADER = ('input', 'max abs diff', 'max rel diff', 'PyTorch ms', 'ONNX Runtime ms',
           'within atol')

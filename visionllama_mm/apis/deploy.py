@@ -30,7 +30,7 @@ import types
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..utils.analysis import median_seconds
+from ..utils.benchmark import median_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor, nn

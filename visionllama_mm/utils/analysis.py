@@ -1,5 +1,6 @@
-"""Shared helpers of the analysis tools (``tools/analysis_tools/benchmark.py``,
-``get_flops.py``, ``rope_resolution_sweep.py``).
+"""Configs, models and batches of the analysis tools
+(``tools/analysis_tools/benchmark.py``, ``get_flops.py``, ``rope_resolution_sweep.py``);
+their measuring and reporting is :mod:`.benchmark`.
 
 * :func:`load_config` reads a config from a file path or an OpenMMLab
   ``scope::path`` string (``mmseg::swin/swin-tiny-...py``), which
@@ -11,24 +12,19 @@
 * :func:`make_batch` builds the synthetic batch a dataloader of the scope would
   give (uint8 ``(3, H, W)`` images and data samples with their metainfo), for
   ``model.test_step`` and ``model.data_preprocessor``.
-* :func:`median_seconds`, :func:`interleaved_seconds`, :func:`ratio_stats`,
-  :func:`count_flops`, :func:`model_complexity` and :func:`markdown_table` measure
-  and print.
+* :func:`model_complexity` counts the parameters and FLOPs of a model and its
+  backbone.
 
-As the rest of :mod:`visionllama_mm.apis`, importing this module imports
+As the rest of :mod:`visionllama_mm.utils`, importing this module imports
 mmengine only; torch and the downstream packages are imported on use.
 """
 import importlib
 import os.path as osp
-import platform
-import statistics
-import time
-from contextlib import contextmanager
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
-                    Sequence, Tuple)
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
+from .benchmark import count_flops, num_params
 from .launch import LaunchError, convert_syncbn_for_cpu, import_scope
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,8 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     'resolve_config_path', 'load_config', 'config_name', 'strip_pretrained',
-    'build_model', 'make_batch', 'seg_test_mode', 'median_seconds', 'interleaved_seconds',
-    'ratio_stats', 'count_flops', 'model_complexity', 'describe_device', 'markdown_table'
+    'build_model', 'init_weights_quietly', 'make_batch', 'seg_test_mode',
+    'model_complexity'
 ]
 
 _PRETRAINED_INITS = ('Pretrained', 'PretrainedInit')
@@ -183,14 +179,12 @@ def build_model(cfg: Config, device: str = 'cpu') -> 'nn.Module':
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
         model = registry.build(cfg.model)
-        with _quiet_current_logger():
-            model.init_weights()
+        init_weights_quietly(model)
     return model.to(device).eval()
 
 
-@contextmanager
-def _quiet_current_logger() -> Iterator[None]:
-    """Hide mmengine's per-parameter ``init_weights`` report (INFO)."""
+def init_weights_quietly(model: 'nn.Module') -> None:
+    """``model.init_weights()`` without mmengine's per-parameter report (INFO)."""
     import logging
 
     from mmengine.logging import MMLogger
@@ -198,7 +192,7 @@ def _quiet_current_logger() -> Iterator[None]:
     level = logger.level
     logger.setLevel(logging.WARNING)
     try:
-        yield
+        model.init_weights()
     finally:
         logger.setLevel(level)
 
@@ -245,103 +239,8 @@ def make_batch(scope: str,
 
 
 # --------------------------------------------------------------------------
-# measuring
+# counting
 # --------------------------------------------------------------------------
-def _synchronize(device: str) -> None:
-    if device.startswith('cuda'):
-        import torch
-        torch.cuda.synchronize()
-
-
-def median_seconds(step: Callable[[], Any],
-                   warmup: int,
-                   repeats: int,
-                   device: str = 'cpu') -> float:
-    """Median wall time of ``step()`` over ``repeats`` runs after ``warmup``.
-
-    On CUDA the device is synchronized before and after each timed run.
-    """
-    if repeats < 1:
-        raise ValueError(f'repeats must be >= 1, got {repeats}')
-    for _ in range(warmup):
-        step()
-    times: List[float] = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        step()
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved_seconds(steps: Dict[str, Callable[[], Any]],
-                        warmup: int,
-                        repeats: int,
-                        device: str = 'cpu',
-                        calls: int = 1) -> Dict[str, List[float]]:
-    """Seconds per call of every step, the steps timed in turn (A B A B ...).
-
-    Each step first runs ``warmup`` untimed times (in turn), then every repetition
-    times ``calls`` consecutive calls of each step, in the order of ``steps``, before
-    the next repetition starts. A burst of load on a shared machine then lands on all
-    steps of the few repetitions it overlaps, not on one model's whole measurement:
-    compare per repetition (:func:`ratio_stats`). Returns, per key, ``repeats`` times
-    (the mean seconds per call of that repetition). On CUDA the device is
-    synchronized around every timed block.
-    """
-    if repeats < 1 or calls < 1:
-        raise ValueError(f'repeats and calls must be >= 1, got {repeats}, {calls}')
-    for _ in range(warmup):
-        for step in steps.values():
-            step()
-    times: Dict[str, List[float]] = {key: [] for key in steps}
-    for _ in range(repeats):
-        for key, step in steps.items():
-            _synchronize(device)
-            start = time.perf_counter()
-            for _ in range(calls):
-                step()
-            _synchronize(device)
-            times[key].append((time.perf_counter() - start) / calls)
-    return times
-
-
-def ratio_stats(numerators: Sequence[float],
-                denominators: Sequence[float]) -> Dict[str, Any]:
-    """Per-repetition ratios ``numerators[i] / denominators[i]``: their median, min
-    and max (the spread) and the list itself, e.g. two models' times from the same
-    repetitions of :func:`interleaved_seconds`."""
-    if len(numerators) != len(denominators) or not numerators:
-        raise ValueError('need two equally long, non-empty series, got '
-                         f'{len(numerators)} and {len(denominators)} values')
-    ratios = [a / b for a, b in zip(numerators, denominators)]
-    return dict(
-        median=statistics.median(ratios), min=min(ratios), max=max(ratios), ratios=ratios)
-
-
-def count_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
-    """FLOPs of ``fn(*args, **kwargs)`` under no_grad, by ``FlopCounterMode``.
-
-    A multiply-add counts as 2 FLOPs; only the aten ops FlopCounterMode knows
-    (matmuls, convolutions, SDPA on every device, ...) count, not mmcv's compiled
-    ops.
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
-
-    def cpu_sdpa(query, key, value, *args, out_shape=None, **kwargs) -> int:
-        return sdpa_flop_count(query, key, value)
-
-    # torch's CPU SDPA kernel is not in FlopCounterMode's table: count it as the
-    # other SDPA kernels (and the meta device's two matmuls) are counted
-    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: cpu_sdpa}
-    with torch.no_grad(), FlopCounterMode(
-            display=False, custom_mapping=mapping) as counter:
-        fn(*args, **kwargs)
-    return int(counter.get_total_flops())
-
-
 def model_complexity(model: 'nn.Module', data: Dict[str, list]) -> Dict[str, int]:
     """Parameters and FLOPs of the model's tensor-mode forward and its backbone.
 
@@ -354,34 +253,11 @@ def model_complexity(model: 'nn.Module', data: Dict[str, list]) -> Dict[str, int
         data = model.data_preprocessor(data, False)
     inputs, samples = data['inputs'], data.get('data_samples')
     result = dict(
-        params=_num_params(model),
+        params=num_params(model),
         flops=count_flops(model, inputs, samples, mode='tensor'))
     backbone = getattr(model, 'backbone', None)
     if backbone is not None:
         result.update(
-            backbone_params=_num_params(backbone),
+            backbone_params=num_params(backbone),
             backbone_flops=count_flops(backbone, inputs))
     return result
-
-
-def _num_params(module: 'nn.Module') -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-# --------------------------------------------------------------------------
-# reporting
-# --------------------------------------------------------------------------
-def describe_device(device: str) -> str:
-    """``'cuda (NVIDIA H100 ...)'`` or ``'cpu (x86_64, 2 threads)'``."""
-    import torch
-    if device.startswith('cuda'):
-        return f'{device} ({torch.cuda.get_device_name(torch.device(device))})'
-    cpu = platform.processor() or platform.machine()
-    return f'{device} ({cpu}, {torch.get_num_threads()} threads)'
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A Markdown table; cells are formatted with ``str``."""
-    lines = ['| ' + ' | '.join(map(str, header)) + ' |', '|' + '---|' * len(header)]
-    lines += ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]
-    return '\n'.join(lines)

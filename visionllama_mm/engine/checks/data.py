@@ -17,8 +17,8 @@ import os
 import os.path as osp
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from .coco import check_coco_annotations, check_coco_layout, is_coco, load_json_file
 from ...errors import DataError, describe_ids
+from .coco import check_coco_annotations, check_coco_layout, is_coco, load_json_file
 
 __all__ = [
     'DataError', 'check_annotation_file', 'check_coco_annotations', 'check_coco_file',

@@ -8,9 +8,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import BaseLoop
 
-from ..checks import (DataError, base_datasets, check_coco_file, check_dataset,
-                         evaluator_ann_files)
 from ...registry import HOOKS
+from ..checks import (DataError, base_datasets, check_coco_file, check_dataset,
+                      evaluator_ann_files)
 
 
 @HOOKS.register_module()

@@ -5,8 +5,8 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ...models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from ...errors import ModelMismatchError
+from ...models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from ...registry import HOOKS
 
 #: Backbone out_types that give no single vector per image.

@@ -10,12 +10,12 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch import Tensor, nn
 
-from ..layers import (check_heads, FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
-                      SinCosPosEmbed2D, TransformerBlock, swiglu_hidden_dims,
+from ..layers import (FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
+                      SinCosPosEmbed2D, TransformerBlock, check_heads, swiglu_hidden_dims,
                       window_coords)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size,
-                     drop_path_rates, init_from_pretrained, normalize_out_indices,
-                     parse_arch, run_layer, to_2tuple)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
+                     init_from_pretrained, normalize_out_indices, parse_arch, run_layer,
+                     to_2tuple)
 
 POS_EMBED_TYPES = ('rope', 'sincos', 'learned', 'none')
 

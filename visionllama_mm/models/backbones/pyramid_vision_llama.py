@@ -11,12 +11,11 @@ from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from ..layers import (check_heads, GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
+from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
                       LocallyGroupedAttention, RotaryEmbedding2D, TransformerBlock,
-                      gsa_key_coords, swiglu_hidden_dims)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size,
-                     drop_path_rates, init_from_pretrained, normalize_out_indices,
-                     parse_arch, run_layer)
+                      check_heads, gsa_key_coords, swiglu_hidden_dims)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
+                     init_from_pretrained, normalize_out_indices, parse_arch, run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:

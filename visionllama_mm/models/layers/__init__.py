@@ -15,7 +15,7 @@ __all__ = [
     'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'MultiheadAttentionPooling',
     'ROPE_TYPES', 'RoPEAttention', 'RotaryEmbedding2D', 'SinCosPosEmbed2D',
     'SplitSwiGLUFFN', 'TableCache', 'TransformerBlock', 'apply_rope', 'build_ffn',
-    'check_heads',
-    'grid_coords', 'gsa_key_coords', 'prefix_causal_mask', 'rope_attention',
-    'rotate_pairs', 'sincos_pos_embed_2d', 'swiglu_hidden_dims', 'window_coords'
+    'check_heads', 'grid_coords', 'gsa_key_coords', 'prefix_causal_mask',
+    'rope_attention', 'rotate_pairs', 'sincos_pos_embed_2d', 'swiglu_hidden_dims',
+    'window_coords'
 ]

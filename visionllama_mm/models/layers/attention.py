@@ -19,7 +19,8 @@ from .rope import RopeTables, apply_rope
 
 def check_heads(embed_dims: int, num_heads: int) -> None:
     """``num_heads`` must be >= 1 and divide ``embed_dims``."""
-    if not isinstance(num_heads, int) or isinstance(num_heads, bool) or num_heads < 1 or embed_dims % num_heads:
+    if not isinstance(num_heads, int) or isinstance(
+            num_heads, bool) or num_heads < 1 or embed_dims % num_heads:
         raise ValueError(f'embed_dims ({embed_dims}) must be divisible by '
                          f'num_heads ({num_heads})')
 

@@ -23,8 +23,7 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
-from .attention import check_heads
-from .attention import rope_attention
+from .attention import check_heads, rope_attention
 from .ffn import GELUMLP
 
 

@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .attention import check_heads
-from .attention import rope_attention, rope_qkv_attention
+from .attention import check_heads, rope_attention, rope_qkv_attention
 from .rope import RopeTables
 
 GSA_KEY_COORDS = ('mean', 'official')
