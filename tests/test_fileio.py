@@ -236,6 +236,10 @@ def test_sha256_per_tensor_names_the_first_changed_tensor(tmp_path):
     with pytest.raises(CheckpointLoadError, match=r"state_dict\['t'\] is missing"):
         load_checkpoint_file(str(path))
 
+    torch.save(dict(raw, **{INTEGRITY_KEY: 'anything'}), path)  # a forged record
+    with pytest.raises(CheckpointLoadError, match='is not a SHA-256 record'):
+        load_checkpoint_file(str(path))
+
     # a tool that drops a whole entry (the optimizer, as upstream publish tools do)
     del raw['optimizer']
     torch.save(raw, path)

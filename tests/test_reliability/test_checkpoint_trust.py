@@ -19,6 +19,7 @@ import pytest
 import torch
 from reliability_helpers import env, upstream_tool
 
+pytestmark = pytest.mark.slow  # tools/train.py, tools/test.py and inferencer processes
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 SHORT = [
     'train_dataloader.batch_size=4', 'train_dataloader.dataset.indices=8',

@@ -36,6 +36,7 @@ def wait_for(path, proc, text, timeout=300):
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_second_run_is_refused_and_a_killed_runs_lock_is_taken_over(tmp_path):
     work = tmp_path / 'work'
     pausing = make_config(tmp_path, CLS, 'pausing', [dict(type='PauseHook', at_iter=3)])
@@ -70,6 +71,7 @@ with WorkDirLock(sys.argv[1]):
 '''
 
 
+@pytest.mark.slow
 def test_lock_refuses_other_processes_and_this_one(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, '-c', HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
@@ -118,6 +120,7 @@ class FailingHook(Hook):
         raise RuntimeError('a run that fails')
 
 
+@pytest.mark.slow
 def test_lock_is_released_when_training_fails(tmp_path):
     runner = ReliableRunner(
         model=ToyModel(),
