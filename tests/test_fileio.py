@@ -342,3 +342,9 @@ def test_atomic_backend_removes_only_after_the_next_write(tmp_path):
     assert not old.exists() and (tmp_path / 'best_acc_epoch_2.pth').is_file()
     with pytest.raises(FileNotFoundError):
         backend.remove(str(old))
+    # a strategy of mmengine's FlexibleRunner writes the new file itself:
+    # AtomicCheckpointHook carries the removals out after its save step
+    new = tmp_path / 'best_acc_epoch_2.pth'
+    backend.remove(str(new))
+    AtomicLocalBackend.flush_removals(str(tmp_path))
+    assert not new.exists()

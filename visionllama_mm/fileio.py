@@ -423,8 +423,18 @@ class AtomicLocalBackend(LocalBackend):
         final = osp.abspath(str(filepath))
         with atomic_path(final, checkpoint=final.endswith('.pth')) as tmp:
             super().put(obj, tmp)
-        for path in self._pending.pop(osp.dirname(final), []):
-            if path != final and osp.isfile(path):
+        pending = self._pending.get(osp.dirname(final), [])
+        if final in pending:  # written again: keep it
+            pending.remove(final)
+        self.flush_removals(osp.dirname(final))
+
+    @classmethod
+    def flush_removals(cls, directory: str) -> None:
+        """Carry out the removals waiting in ``directory``: call once its new file is
+        complete (``put`` does; ``AtomicCheckpointHook`` does after each save step, for
+        runners whose strategies write files themselves)."""
+        for path in cls._pending.pop(osp.abspath(directory), []):
+            if osp.isfile(path):
                 os.remove(path)
 
     def remove(self, filepath: Union[str, Path]) -> None:

@@ -13,9 +13,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from ...errors import CheckpointLoadError
-from ...fileio import (checkpoint_candidates, decode_in_place, encode_in_place,
-                       is_local_dir, load_checkpoint_file, publish_checkpoint,
-                       record_integrity, register_atomic_backend, strip_config_text)
+from ...fileio import (AtomicLocalBackend, checkpoint_candidates, decode_in_place,
+                       encode_in_place, is_local_dir, load_checkpoint_file,
+                       publish_checkpoint, record_integrity, register_atomic_backend,
+                       strip_config_text)
 from ...registry import HOOKS
 
 
@@ -39,7 +40,9 @@ class AtomicCheckpointHook(CheckpointHook):
       leaves the previous file (or none) under the final name, never a truncated one;
       the oldest checkpoint (``max_keep_ckpts``) and the previous ``best_*.pth``
       (``save_best``) are removed only after the new file is complete. Leftover
-      temporary files are removed before training.
+      temporary files are removed before training. With ``FlexibleRunner`` (FSDP,
+      DeepSpeed) mmengine's strategy writes the file itself, not through the back end:
+      there the write is mmengine's, the removals still wait for it.
     - **checked loading**: before the runner loads ``load_from`` / ``--resume PATH``
       the file is checked, and a truncated, corrupt, pickled or changed file, or one
       that is not a checkpoint dict, is a
@@ -143,6 +146,25 @@ class AtomicCheckpointHook(CheckpointHook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         encode_in_place(checkpoint)
         record_integrity(checkpoint)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        self._saved()
+
+    def after_train_epoch(self, runner) -> None:
+        super().after_train_epoch(runner)
+        self._saved()
+
+    def after_val_epoch(self, runner, metrics) -> None:
+        super().after_val_epoch(runner, metrics)
+        self._saved()
+
+    def _saved(self) -> None:
+        """After a save step: the removals it asked for (``max_keep_ckpts``, the
+        previous best) are carried out now that the new file is complete, also with
+        ``FlexibleRunner``, whose strategies write the file without the back end."""
+        if self._atomic and is_main_process() and is_local_dir(self.out_dir):
+            AtomicLocalBackend.flush_removals(self.out_dir)
 
     def after_train(self, runner) -> None:
         """``published_keys``: publish the last / best checkpoints with
