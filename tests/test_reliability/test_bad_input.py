@@ -11,11 +11,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import visionllama_mm  # noqa: F401
-from visionllama_mm.engine import InputChannelsHook, NonFiniteLossError
+from visionllama_mm.engine import (IncompatibleConfigError, InputChannelsHook,
+                                   NonFiniteLossError, check_config)
 from visionllama_mm.models import AIM, PyramidVisionLLaMA, VisionLLaMA, ViTG
 from visionllama_mm.models.layers.rope import RotaryEmbedding2D
-from visionllama_mm.utils import (LaunchError, build_runner, check_task_compatibility,
-                                  prepare_train_config)
+from visionllama_mm.utils import build_runner, prepare_train_config
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 VITDET = 'configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py'
@@ -154,17 +154,17 @@ def test_grayscale_and_rgba_images_in_a_dataset(tmp_path):
 
 def test_backbone_that_cannot_serve_the_task():
     cfg = Config.fromfile(VITDET)
-    check_task_compatibility(cfg)  # the demo itself is fine: out_type='featmap'
+    check_config(cfg)  # the demo itself is fine: out_type='featmap'
     cfg.model.backbone.out_type = 'cls_token'
     cfg.model.backbone.with_cls_token = True
     with pytest.raises(
-            LaunchError,
+            IncompatibleConfigError,
             match=r"model.backbone.out_type='cls_token' gives no "
             r"feature maps, .*mmdet \(detection\).*one of \['featmap'\]"):
         build_runner(cfg)
     del cfg.model.backbone['out_type']  # VisionLLaMA's default is 'cls_token'
-    with pytest.raises(LaunchError, match="out_type='cls_token'"):
-        check_task_compatibility(cfg)
+    with pytest.raises(IncompatibleConfigError, match="out_type='cls_token'"):
+        check_config(cfg)
     # and the window (ViTDet) layout itself refuses a class token at build
     with pytest.raises(ValueError, match='with_cls_token=False'):
         plain(out_type='featmap', window_size=2, window_block_indexes=[0])

@@ -5,9 +5,9 @@ from typing import Any, List
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from ..errors import IncompatibleConfigError
 from ..fileio import strip_config_text
 from ..registry import RUNNERS
+from .checks import check_config
 from .work_dir_lock import WorkDirLock
 
 #: hooks added to ``custom_hooks`` unless the config lists them (README "Reliability").
@@ -61,11 +61,12 @@ class ReliableRunner(Runner):
     ``tools/train.py`` / ``tools/test.py`` build it through ``RUNNERS`` like any
     runner, so their runs get the same guarantees as ``tools/train.py`` of this
     package: weights-only loadable, atomic checkpoints with resume fallback, exact
-    resume, a stop at the first non-finite loss, data, model and input-channel checks
-    (annotation files are checked before the datasets are built:
-    :func:`~visionllama_mm.engine.checks.check_dataset_files`); and a config pairing
-    mmseg's layer-decay constructor with one of our backbones is refused with the fix
-    (:func:`check_optimizer_constructor`). Two more guarantees are the runner's own:
+    resume, a stop at the first non-finite loss, data, model and input-channel checks,
+    and every pre-flight rule on the config before anything is built
+    (:func:`~visionllama_mm.engine.checks.check_config`: e.g. a backbone giving no
+    maps to a dense head, a neck that cannot take the backbone's outputs, mmseg's
+    layer-decay constructor with one of our backbones, annotation files the datasets
+    could not parse). Two more guarantees are the runner's own:
 
     - **one run per work dir**: :meth:`train` holds a
       :class:`~visionllama_mm.engine.work_dir_lock.WorkDirLock` on ``work_dir`` (main
@@ -82,10 +83,8 @@ class ReliableRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> 'ReliableRunner':
-        from .checks import check_dataset_files
         cfg = copy.deepcopy(cfg)
-        check_optimizer_constructor(cfg)
-        check_dataset_files(cfg)  # files the datasets could not even parse
+        check_config(cfg)
         add_reliability_hooks(cfg)
         return super().from_cfg(cfg)
 
@@ -106,41 +105,3 @@ class ReliableRunner(Runner):
         checkpoint = super().load_checkpoint(filename, *args, **kwargs)
         strip_config_text(checkpoint)
         return checkpoint
-
-
-#: mmseg's layer-decay constructors, which dispatch on backbone class names.
-MMSEG_LAYER_DECAY = ('LayerDecayOptimizerConstructor',
-                     'LearningRateDecayOptimizerConstructor')
-
-
-def check_optimizer_constructor(cfg: Any) -> None:
-    """Refuse mmseg's layer-decay constructor with one of this package's backbones.
-
-    mmseg 1.2.2's ``LearningRateDecayOptimizerConstructor`` (and its alias
-    ``LayerDecayOptimizerConstructor``, used by mmseg's MAE / BEiT configs) accepts
-    only backbones whose class name contains ``BEiT``, ``MAE`` or ``ConvNeXt`` and
-    raises a bare ``NotImplementedError`` for any other. This names the one-line fix.
-
-    Raises:
-        IncompatibleConfigError: naming ``optim_wrapper.constructor`` and the fix.
-    """
-    from ..registry import MODELS
-    wrapper = cfg.get('optim_wrapper') or {}
-    constructor = wrapper.get('constructor') if isinstance(wrapper, dict) else None
-    model = cfg.get('model') or {}
-    backbone = model.get('backbone') if isinstance(model, dict) else None
-    if not isinstance(constructor, str) or not isinstance(backbone, dict):
-        return
-    scope, _, name = constructor.rpartition('.')
-    kind = str(backbone.get('type', '')).rpartition('.')[2]
-    if name not in MMSEG_LAYER_DECAY or (scope or cfg.get('default_scope')) != 'mmseg' \
-            or kind not in MODELS.module_dict:
-        return
-    raise IncompatibleConfigError(
-        f"optim_wrapper.constructor={constructor!r} is mmseg's layer-decay constructor, "
-        f'which supports only BEiT / MAE / ConvNeXt backbones (a bare '
-        f'NotImplementedError for {kind}). Use this package\'s, which asks the backbone '
-        "for get_layer_depth: optim_wrapper = dict(constructor="
-        "'LayerDecayOptimWrapperConstructor', paramwise_cfg=dict(flat_decay_mult=0.0)) "
-        '(flat_decay_mult=0.0 keeps mmseg\'s rule of no weight decay on norms, biases '
-        'and tokens; layer_decay_rate is read as mmseg reads it).')

@@ -15,20 +15,19 @@ from .benchmark import (comparison_groups, count_flops, describe_device, flop_co
                         measure_groups, median_seconds, num_params, pair_ratios,
                         ratio_stats, ratios_table, rows_table, synchronize, write_json)
 from .launch import (SUPPORTED_SCOPES, LaunchError, add_reliability_hooks, build_runner,
-                     check_amp, check_task_compatibility, convert_syncbn_for_cpu,
-                     get_scope, import_scope, init_cpu_distributed, parse_launch_args,
-                     prepare_test_config, prepare_train_config, run_tool,
-                     setup_cpu_distributed, user_errors)
+                     check_amp, convert_syncbn_for_cpu, get_scope, import_scope,
+                     init_cpu_distributed, parse_launch_args, prepare_test_config,
+                     prepare_train_config, run_tool, setup_cpu_distributed, user_errors)
 
 __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config', 'build_runner',
-    'add_reliability_hooks', 'check_task_compatibility', 'user_errors',
-    'parse_launch_args', 'run_tool', 'resolve_config_path', 'load_config', 'config_name',
-    'strip_pretrained', 'build_model', 'init_weights_quietly', 'make_batch',
-    'seg_test_mode', 'model_complexity', 'synchronize', 'median_seconds',
-    'interleaved_seconds', 'ratio_stats', 'comparison_groups', 'measure_groups',
-    'pair_ratios', 'matmul_tflops', 'flop_counter', 'count_flops', 'num_params',
-    'describe_device', 'markdown_table', 'rows_table', 'ratios_table', 'write_json'
+    'add_reliability_hooks', 'user_errors', 'parse_launch_args', 'run_tool',
+    'resolve_config_path', 'load_config', 'config_name', 'strip_pretrained',
+    'build_model', 'init_weights_quietly', 'make_batch', 'seg_test_mode',
+    'model_complexity', 'synchronize', 'median_seconds', 'interleaved_seconds',
+    'ratio_stats', 'comparison_groups', 'measure_groups', 'pair_ratios', 'matmul_tflops',
+    'flop_counter', 'count_flops', 'num_params', 'describe_device', 'markdown_table',
+    'rows_table', 'ratios_table', 'write_json'
 ]

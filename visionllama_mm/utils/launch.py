@@ -18,9 +18,8 @@ And the reliability defaults (README "Reliability"): every run gets the parts
 ``ReliableRunner`` switches on (:func:`~visionllama_mm.engine.add_reliability_hooks`:
 weights-only atomic checkpoints with checked loading and resume fallback, exact
 resume, the finite-loss stop, the input-channel check), whatever its config's
-``runner_type``; a dense prediction config whose backbone does not output feature
-maps is refused. The downstream packages are imported inside the functions that
-need them.
+``runner_type``, and the pre-flight rules of :mod:`visionllama_mm.engine.checks`.
+The downstream packages are imported inside the functions that need them.
 """
 import argparse
 import importlib
@@ -32,16 +31,16 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
-from ..engine.runner import (RELIABLE_RUNNER, add_reliability_hooks,
-                             check_optimizer_constructor)
-from ..errors import IncompatibleConfigError, LaunchError, UserError
+from ..engine.checks import check_config
+from ..engine.runner import RELIABLE_RUNNER, ReliableRunner, add_reliability_hooks
+from ..errors import LaunchError, UserError
 
 __all__ = [
     'SUPPORTED_SCOPES', 'LaunchError', 'get_scope', 'import_scope',
     'convert_syncbn_for_cpu', 'check_amp', 'setup_cpu_distributed',
     'init_cpu_distributed', 'prepare_train_config', 'prepare_test_config',
-    'add_reliability_hooks', 'check_task_compatibility', 'build_runner', 'user_errors',
-    'parse_launch_args', 'run_tool'
+    'add_reliability_hooks', 'build_runner', 'user_errors', 'parse_launch_args',
+    'run_tool'
 ]
 
 #: ``default_scope`` values the tools know how to run.
@@ -461,88 +460,37 @@ def _enable_visualization(cfg: Config, show_dir: str) -> None:
 
 
 # --------------------------------------------------------------------------
-# task checks
-# --------------------------------------------------------------------------
-def _dense_out_types(kind: Any) -> Optional[Tuple[Tuple[str, ...], str]]:
-    """For one of our backbones: (out_types giving NCHW maps, default out_type).
-
-    Read from the registered class itself (``OUT_TYPES`` and the ``out_type``
-    default: its ``DEFAULTS`` or the first ``__init__`` in its MRO that names it), so
-    the check follows the backbones; None for any other backbone.
-    """
-    import inspect
-
-    from ..registry import MODELS
-    if not isinstance(kind, str):
-        return None
-    cls = MODELS.module_dict.get(kind.split('.')[-1])
-    if cls is None or not hasattr(cls, 'OUT_TYPES'):
-        return None
-    featmap = tuple(t for t in cls.OUT_TYPES if t == 'featmap')
-    if 'out_type' in getattr(cls, 'DEFAULTS', {}):
-        return featmap, cls.DEFAULTS['out_type']
-    for klass in cls.__mro__:
-        param = inspect.signature(klass.__init__).parameters.get('out_type')
-        if param is not None:
-            return featmap, param.default
-    return None
-
-
-def check_task_compatibility(cfg: Config) -> None:
-    """Refuse a segmentation / detection config whose backbone cannot serve it.
-
-    mmseg and mmdet necks and heads need NCHW feature maps: one of our backbones
-    in such a config must have ``out_type='featmap'`` (VisionLLaMA's default is
-    ``'cls_token'``, ViT-G's ``'map'``, AIM's ``'raw'``).
-
-    Raises:
-        LaunchError: naming ``model.backbone.out_type`` and the allowed values.
-    """
-    if cfg.get('default_scope') not in ('mmseg', 'mmdet'):
-        return
-    model = cfg.get('model') or {}
-    backbone = model.get('backbone') if isinstance(model, dict) else None
-    if not isinstance(backbone, dict):
-        return
-    kind = backbone.get('type')
-    spec = _dense_out_types(kind)
-    if spec is None:
-        return
-    dense, default = spec
-    out_type = backbone.get('out_type', default)
-    if out_type not in dense:
-        task = 'segmentation' if cfg.default_scope == 'mmseg' else 'detection'
-        raise LaunchError(
-            f'model.backbone.out_type={out_type!r} gives no feature maps, but this '
-            f'{cfg.default_scope} ({task}) model needs NCHW maps for its neck / '
-            f'head: set model.backbone.out_type to one of '
-            f'{list(dense)} ({kind})')
-
-
-# --------------------------------------------------------------------------
 # runner
 # --------------------------------------------------------------------------
+def _is_reliable_runner(cfg: Config) -> bool:
+    """Whether ``cfg.runner_type`` names :class:`ReliableRunner` or a subclass."""
+    runner_type = cfg.runner_type
+    if isinstance(runner_type, str):
+        registry = importlib.import_module(f'{get_scope(cfg)}.registry').RUNNERS
+        try:
+            runner_type = registry.get(runner_type)
+        except RuntimeError:  # an unknown name: RUNNERS.build names it
+            return False
+    return isinstance(runner_type, type) and issubclass(runner_type, ReliableRunner)
+
+
 def build_runner(cfg: Config) -> Any:
     """Register the scope's modules, adapt to the device and build the runner.
 
     Without CUDA: SyncBN -> BN, gloo/``device_ids=None`` for distributed
     launchers, and the process group is initialised before the runner.
     The runner is built as the projects' tools do, ``RUNNERS.build(cfg)``, with
-    ``runner_type='visionllama_mm.ReliableRunner'`` unless the config names another.
+    ``runner_type='visionllama_mm.ReliableRunner'`` unless the config names another;
+    with another runner the pre-flight rules on the config
+    (:func:`~visionllama_mm.engine.checks.check_config`) run here.
     """
     from mmengine.registry import RUNNERS
 
     import_scope(cfg)
-    check_task_compatibility(cfg)
     if 'runner_type' not in cfg:
-        cfg.runner_type = RELIABLE_RUNNER  # it checks what follows itself
-    elif cfg.runner_type not in (RELIABLE_RUNNER, 'ReliableRunner'):
-        from ..engine.checks import check_dataset_files
-        check_dataset_files(cfg)
-        try:
-            check_optimizer_constructor(cfg)
-        except IncompatibleConfigError as err:
-            raise LaunchError(str(err)) from err
+        cfg.runner_type = RELIABLE_RUNNER
+    if not _is_reliable_runner(cfg):  # ReliableRunner runs the checks itself
+        check_config(cfg)
     launcher = cfg.get('launcher', 'none')
     if not _cuda_available():
         n = convert_syncbn_for_cpu(cfg)

@@ -71,6 +71,12 @@ class AIM(PlainEncoder):
         super().__init__(arch, **{**self.DEFAULTS, **kwargs})
         self.avg_layers_norm = avg_layers_norm
 
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        if self.out_type == 'avg_layers':  # one output: the mean of the blocks
+            return (self.embed_dims, )
+        return super().out_channels
+
     def init_block_weights(self) -> None:
         """The release's init: xavier-uniform linears and patch projection (viewed as
         a linear, as MAE), zero biases."""

@@ -87,6 +87,8 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     CASE_SENSITIVE_ARCHS: Dict[str, str] = {}
     ESSENTIAL_KEYS: Tuple[str, ...] = ('embed_dims', 'num_layers', 'num_heads')
     OUT_TYPES: Tuple[str, ...] = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+    #: the ``out_type`` values that give NCHW maps (what dense necks / heads take)
+    MAP_OUT_TYPES: Tuple[str, ...] = ('featmap', )
     ARCH_DEFAULTS: Dict = dict(ffn_bias=True, layer_scale_init_value=0.)
     DEFAULTS: Dict = {}
 
@@ -231,6 +233,18 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
         if out_type == 'avg_featmap':
             self.ln2 = build_norm_layer(norm_cfg, self.embed_dims)
         self._freeze_stages()
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of each output, in output order."""
+        return (self.embed_dims, ) * len(self.out_indices)
+
+    @property
+    def out_strides(self) -> Optional[Tuple[int, ...]]:
+        """Input pixels per map pixel of each output (None: the outputs are no maps)."""
+        if self.out_type not in self.MAP_OUT_TYPES:
+            return None
+        return (self.featmap_stride or self.patch_size, ) * len(self.out_indices)
 
     def check_outputs(self, out_indices: Union[int, Sequence[int]]) -> None:
         """Subclass hook: refuse an ``out_type`` / ``out_indices`` pairing before any

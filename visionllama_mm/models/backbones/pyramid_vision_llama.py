@@ -125,6 +125,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                             num_heads=[4, 8, 16, 32])),
     }
     OUT_TYPES = ('featmap', 'avg_featmap')
+    MAP_OUT_TYPES = ('featmap', )
     ESSENTIAL_KEYS = ('embed_dims', 'depths', 'num_heads')
 
     def __init__(self,
@@ -252,6 +253,21 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         if out_type == 'avg_featmap':
             self.norm = build_norm_layer(norm_cfg, self.embed_dims[-1])
         self._freeze_stages()
+
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of each output, in output order."""
+        if self.out_type not in self.MAP_OUT_TYPES:
+            return (self.embed_dims[-1], )
+        return tuple(self.embed_dims[i] for i in self.out_indices)
+
+    @property
+    def out_strides(self) -> Optional[Tuple[int, ...]]:
+        """Input pixels per map pixel of each output (None: the outputs are no maps)."""
+        if self.out_type not in self.MAP_OUT_TYPES:
+            return None
+        strides = [e.projection.stride[0] for e in self.patch_embeds]
+        return tuple(math.prod(strides[:i + 1]) for i in self.out_indices)
 
     def init_weights(self) -> None:
         if init_from_pretrained(self):
