@@ -4,10 +4,13 @@ Every config under ``configs/<family>/`` (except ``_base_``) gets one model entr
 ``Parameters`` / ``FLOPs`` / ``Backbone FLOPs`` counted as
 ``tools/analysis_tools/get_flops.py`` counts them (on the meta device, the code of
 ``tests/test_docs/test_metafiles.py``, which checks the result), the paper's reported
-numbers from :data:`REPORTED` (marked ``Source: reported ...``), and ``Weights`` where a
-release checkpoint converts into this config's model (:data:`WEIGHTS`). The family
-README's table between the ``<!-- results table -->`` markers and
-``docs/en/model_zoo.md`` are rewritten from the same data.
+numbers from :data:`REPORTED` (marked ``Source: reported ...``), the task
+(``Metadata.Task``) and, where the authors published weights that fill this config's
+model (the package's ``visionllama_mm.models.weights.RELEASES``), ``Weights:
+visionllama://NAME`` and ``Converted From`` (the release's download URLs, code and
+layout). The family README's table between the ``<!-- results table -->`` markers and
+``docs/en/model_zoo.md`` (with the table of all published weights) are rewritten from
+the same data.
 
 Usage (repository root): python .dev_scripts/gen_model_zoo.py
 """
@@ -22,6 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tests' / 'test_docs'))
 from metafile_counts import config_files, measure_on_meta  # noqa: E402
+
+from visionllama_mm.models.weights import RELEASES, SCHEME, ReleaseWeights  # noqa: E402
 
 VLLAMA = 'https://arxiv.org/abs/2403.00522'
 COLLECTIONS = {
@@ -204,23 +209,11 @@ REPORTED: Dict[str, List[dict]] = {
     ],
 }
 
-MAE_B800 = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'
-#: config stem -> the file the family README's converter command writes for it.
-WEIGHTS: Dict[str, str] = {
-    'pyramid-visionllama-small_8xb128-300e_in1k':
-    'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth',
-    'pyramid-visionllama-base_8xb128-300e_in1k':
-    'work_dirs/pretrained/pyramid-visionllama-b_in1k.pth',
-    'pyramid-visionllama-large_8xb128-300e_in1k':
-    'work_dirs/pretrained/pyramid-visionllama-l_in1k.pth',
-    'mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k':
-    MAE_B800,
-    'mae_visionllama-base-p16_8xb512-amp-coslr-1600e_in1k':
-    'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-1600e_in1k/weights.pth',
-    'mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k':
-    'work_dirs/mae_visionllama-large-p16_8xb512-amp-coslr-800e_in1k/weights.pth',
-    'aim-600m-p14_attentive-probe_8xb128_in1k':
-    'work_dirs/pretrained/aim-600m_attnprobe-best.pth',
+#: config stem -> the published weights that fill its whole model (the package's
+#: release table: name, download URLs, source layout).
+WEIGHTS: Dict[str, ReleaseWeights] = {
+    Path(w.config).stem: w
+    for w in RELEASES.values() if not w.model
 }
 
 FAILED: List[str] = []
@@ -252,6 +245,7 @@ def model_entry(config: str, family: str) -> dict:
         metadata['FLOPs'] = counts['flops']
     metadata['Backbone FLOPs'] = counts['backbone_flops']
     metadata['Training Data'] = training_data(scope, stem)
+    metadata['Task'] = task_of(stem, scope)
     entry = {
         'Name': stem,
         'In Collection': COLLECTIONS[family]['Name'],
@@ -260,10 +254,17 @@ def model_entry(config: str, family: str) -> dict:
         'Results': REPORTED.get(stem)
     }
     if stem in WEIGHTS:
-        entry['Weights'] = WEIGHTS[stem]
+        release = WEIGHTS[stem]
+        urls = [f.url for f in release.files]
+        entry['Weights'] = SCHEME + release.name
+        entry['Converted From'] = {
+            'Weights': urls[0] if len(urls) == 1 else urls,
+            'Code': COLLECTIONS[family]['Code'],
+            'Layout': release.layout
+        }
     if entry['Results'] is None:
         entry.pop('Results')
-    return entry, task_of(stem, scope)
+    return entry, metadata['Task']
 
 
 def metafile(family: str, configs: List[str]) -> dict:
@@ -317,6 +318,23 @@ def table(models: List[dict], tasks: List[str], link_base: Path) -> str:
     return '\n'.join(rows)
 
 
+def weights_table(link_base: Path) -> str:
+    """Every published set of weights: its name, the files it is converted from,
+    the model it fills."""
+    rows = ['| weights name | converted from | layout | model |', '|---|---|---|---|']
+    for release in RELEASES.values():
+        files = '<br>'.join(f'[{Path(f.path).name}]({f.url})' for f in release.files)
+        link = os.path.relpath(ROOT / release.config, link_base)
+        model = f'[{Path(release.config).stem}]({link})'
+        if release.model:
+            overrides = ', '.join(f'{part}: ' + ', '.join(f'{k}={v}'
+                                                          for k, v in values.items())
+                                  for part, values in release.model.items())
+            model += f' with {overrides}'
+        rows.append(f'| `{release.name}` | {files} | `{release.layout}` | {model} |')
+    return '\n'.join(rows)
+
+
 def replace_between_markers(path: Path, text: str) -> None:
     content = path.read_text(encoding='utf-8')
     pattern = re.compile(r'(<!-- results table -->\n).*?(<!-- /results table -->)', re.S)
@@ -353,6 +371,19 @@ def main() -> None:
         imports.append(f'configs/{family}/metafile.yml')
     (ROOT / 'model-index.yml').write_text(
         yaml.safe_dump({'Import': imports}, sort_keys=False))
+    zoo += [
+        '## Published weights', '',
+        'The weights the authors published, by name. `get_model(NAME, pretrained=True)` '
+        '(`visionllama_mm.apis`) builds the model they fill and loads them; '
+        '`visionllama://NAME` is their checkpoint in any config (e.g. '
+        "`init_cfg=dict(type='Pretrained', checkpoint='visionllama://NAME', "
+        "prefix='backbone.')`); `python tools/model_converters/fetch_weights.py NAME` "
+        'downloads and converts them. They are converted once and kept in '
+        '`$VLLAMA_CACHE/checkpoints` (default `~/.cache/visionllama_mm/checkpoints`); '
+        '`VLLAMA_WEIGHTS_BASE_URL` replaces `https://huggingface.co/` in every URL '
+        '(a mirror). See [Convert release weights](user_guides/convert_weights.md).', '',
+        weights_table(ROOT / 'docs' / 'en'), ''
+    ]
     (ROOT / 'docs' / 'en' / 'model_zoo.md').write_text('\n'.join(zoo), encoding='utf-8')
     print(f'{len(configs) - len(FAILED)} configs in {len(imports)} metafiles')
     if FAILED:

@@ -1,5 +1,6 @@
-"""``import visionllama_mm`` (a config's ``custom_imports``) registers classes and
-changes nothing else in the process; names of its own never clash with mmdet's
+"""``import visionllama_mm`` (a config's ``custom_imports``) registers classes, the
+zoo's names in mmpretrain's ``ModelHub`` and the ``visionllama://`` checkpoint scheme,
+and changes nothing else in the process; names of its own never clash with mmdet's
 ``projects/ViTDet`` (imported before or after it)."""
 import subprocess
 import sys
@@ -8,6 +9,9 @@ import textwrap
 SNAPSHOT = '''
 import os, torch, mmengine.dist, mmengine.hooks, mmengine.runner
 from mmengine.runner import CheckpointLoader, FlexibleRunner, Runner
+from mmpretrain.apis import ModelHub
+# what a config's custom_imports runs inside (these imports set TORCHINDUCTOR_CACHE_DIR)
+import mmdet.models, mmpretrain.models, mmseg.models
 
 def snapshot():
     state = {f'Runner.{k}': v for k, v in vars(Runner).items()}
@@ -19,6 +23,9 @@ def snapshot():
                   'torch.cuda.set_device': torch.cuda.set_device,
                   'init_dist': mmengine.dist.init_dist,
                   'environ': dict(os.environ)})
+    state.update({f'ModelHub.{k}': v for k, v in vars(ModelHub).items()
+                  if k != '_models_dict'})
+    state.update({f'model {k}': v for k, v in ModelHub._models_dict.items()})
     return state
 '''
 
@@ -39,7 +46,15 @@ after = snapshot()
 changed = sorted(k for k in set(before) | set(after)
                  if before.get(k, 'missing') is not after.get(k, 'missing')
                  and before.get(k) != after.get(k))
-assert not changed, changed
+# added, nothing replaced: the scheme and the names of the package's model-index.yml
+from modelindex.load_model_index import load
+from visionllama_mm.models.weights import load_from_scheme
+from visionllama_mm.registry import mim_dir
+index = load(os.path.join(mim_dir(), 'model-index.yml'))
+index.build_models_with_collections()
+added = sorted(['scheme visionllama://'] + [f'model {m.name}' for m in index.models])
+assert changed == added and not set(added) & set(before), (changed, added)
+assert after['scheme visionllama://'] is load_from_scheme
 from mmdet.registry import MODELS
 assert MODELS.get('VisionLLaMA') is visionllama_mm.models.VisionLLaMA
 print('unchanged')

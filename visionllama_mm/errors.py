@@ -9,7 +9,8 @@ from typing import Sequence
 
 __all__ = [
     'UserError', 'LaunchError', 'CheckpointLoadError', 'IncompatibleConfigError',
-    'DataError', 'ModelMismatchError', 'NonFiniteLossError', 'describe_ids'
+    'DataError', 'ModelArgumentError', 'ModelMismatchError', 'NonFiniteLossError',
+    'DownloadError', 'UnknownNameError', 'describe_ids'
 ]
 
 
@@ -35,6 +36,12 @@ class DataError(UserError, ValueError):
     the file (and the annotation ids or lines) and what is allowed."""
 
 
+class ModelArgumentError(UserError, ValueError):
+    """A model argument (a key of a backbone / neck / head config) with a value the
+    model cannot use; the message names the argument, the allowed values and the fix.
+    Raised when the model is built, before any data is read."""
+
+
 class ModelMismatchError(UserError, ValueError):
     """Two parts of a model that cannot work together; the message names both."""
 
@@ -42,6 +49,17 @@ class ModelMismatchError(UserError, ValueError):
 class NonFiniteLossError(UserError, FloatingPointError):
     """A training loss became NaN or infinite; the message names the iteration, the
     last checkpoint with finite weights and a command that continues from it."""
+
+
+class DownloadError(UserError, RuntimeError):
+    """A file could not be downloaded, or what came is not the file (truncated, an
+    HTML page, a checksum mismatch); the message names the URL, the cache path and
+    how to place a manually downloaded file."""
+
+
+class UnknownNameError(UserError, ValueError):
+    """A model or weights name that the zoo does not have; the message lists the
+    closest names."""
 
 
 def describe_ids(ids: Sequence, shown: int = 10) -> str:

@@ -15,6 +15,9 @@ the tools use; importing it changes nothing in mmengine or torch:
   a :class:`CheckpointLoadError` naming the file and what to do, its integrity checked
   (:func:`verify_integrity`, :func:`check_published_name`) and the config text that
   mmengine would execute removed (:func:`strip_config_text`);
+- :func:`load_training_checkpoint`: the same for the VisionLLaMA release's training
+  checkpoints, with an explicit allow-list of the few Python objects they hold
+  (:data:`TRAINING_CHECKPOINT_GLOBALS`, each with why it cannot run code);
 - integrity: :func:`record_integrity` stores a SHA-256 of every tensor in the
   checkpoints this package writes, :func:`verify_integrity` names the first tensor that
   changed since;
@@ -22,6 +25,7 @@ the tools use; importing it changes nothing in mmengine or torch:
   ``AtomicCheckpointHook``), :func:`save_checkpoint_file`, :func:`publish_checkpoint`
   and checkpoint listing.
 """
+import argparse
 import hashlib
 import os
 import os.path as osp
@@ -143,18 +147,36 @@ def encode_in_place(checkpoint: dict) -> None:
 
 
 # ------------------------------------------------------------------------ loading
+#: ``(object, name in the pickle, why building it cannot run code)`` per allowed global.
+AllowList = Sequence[Tuple[Any, str, str]]
+
+
+def _unpickling_reason(err: pickle.UnpicklingError) -> str:
+    """The weights-only unpickler's own one-line reason inside torch's long message
+    (torch raises its message ``from None``; the unpickler's error is the context)."""
+    inner = err.__context__ if isinstance(err.__context__,
+                                          pickle.UnpicklingError) else err
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    line = next((line for line in lines if 'GLOBAL' in line), lines[0] if lines else '')
+    return line.split(' Please use ')[0] or repr(err)
+
+
 def load_checkpoint_file(filename: str,
                          map_location: Any = 'cpu',
                          mmap: bool = False,
+                         allowed: 'AllowList' = (),
                          verify: bool = True) -> Any:
     """``torch.load(filename, weights_only=True)`` with errors that name the file.
 
     ``mmap=True`` maps the tensor data instead of reading it into memory (a cheap
-    check that a file is complete and weights-only loadable). With ``verify=True``
-    (default) the file's integrity is checked (:func:`check_published_name` for a
-    file named ``NAME-<sha256 prefix>.pth``, :func:`verify_integrity` for a file with
-    a recorded SHA-256 per tensor) and the config text mmengine would execute is
-    removed from the result (:func:`strip_config_text`).
+    check that a file is complete and weights-only loadable). ``allowed``: ``(object,
+    name in the pickle, reason)`` of globals the file may name besides tensors (as
+    :data:`TRAINING_CHECKPOINT_GLOBALS`), allowed only during this call. With
+    ``verify=True`` (default) the file's integrity is checked
+    (:func:`check_published_name` for a file named ``NAME-<sha256 prefix>.pth``,
+    :func:`verify_integrity` for a file with a recorded SHA-256 per tensor) and the
+    config text mmengine would execute is removed from the result
+    (:func:`strip_config_text`).
 
     Raises:
         FileNotFoundError: no such file.
@@ -171,17 +193,21 @@ def load_checkpoint_file(filename: str,
         raise CheckpointLoadError(f'checkpoint {filename} is truncated or corrupt, or in '
                                   "torch's legacy (pre-1.6) format (not a zip archive)")
     try:
-        checkpoint = torch.load(
-            filename, map_location=map_location, weights_only=True, mmap=mmap)
+        with torch.serialization.safe_globals([(obj, name) for obj, name, _ in allowed]):
+            checkpoint = torch.load(
+                filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
-        lines = [line.strip() for line in str(err).splitlines()]
-        reason = next(
-            (line for line in lines if 'GLOBAL' in line or 'Unsupported' in line),
-            lines[0] if lines else repr(err))
+        reason = _unpickling_reason(err)
         if not zipfile.is_zipfile(filename):
             raise CheckpointLoadError(
                 f'checkpoint {filename} is truncated or corrupt, or in torch\'s legacy '
                 f'(pre-1.6) format ({reason})') from err
+        if allowed:
+            raise CheckpointLoadError(
+                f'checkpoint {filename} holds a Python object that this reader does '
+                f'not allow ({reason}); it allows tensors and only '
+                f'{sorted({name for _, name, _ in allowed})}. Loading it fully would run '
+                'any code it contains, so no tool of this package does.') from err
         raise CheckpointLoadError(
             f'checkpoint {filename} holds pickled Python objects besides tensors, which '
             f'weights-only loading refuses ({reason}). Loading it fully would run any '
@@ -529,3 +555,89 @@ def checkpoint_candidates(work_dir: str, exclude: Optional[str] = None) -> List[
                                            or not osp.samefile(path, exclude)):
             found.append((int(match.group(1)), osp.getmtime(path), path))
     return [path for *_, path in sorted(found, reverse=True)]
+
+
+# ------------------------------------------------ release training checkpoints
+class PickledRecord:
+    """The attributes of an object pickled in a training checkpoint, kept as data.
+
+    Stands in for mmengine's ``HistoryBuffer`` when a release file is read: the class
+    has no methods (no ``__setstate__``), so building it only fills ``__dict__`` and
+    mmengine's class, whose ``__setstate__`` updates class-level state, is never
+    built."""
+
+
+#: The statistics a pickled ``HistoryBuffer`` names (its ``statistics_methods``).
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_statistic(owner: Any, name: str) -> str:
+    """Stands for ``getattr(HistoryBuffer, name)`` in a pickled message hub.
+
+    A ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer,
+    'mean')``; allowing the real ``getattr`` would let a file reach any attribute of
+    any allowed object. This function only answers those four lookups, with the
+    method's name.
+
+    Raises:
+        pickle.UnpicklingError: any other lookup, naming it.
+    """
+    if owner is PickledRecord and name in HISTORY_BUFFER_STATISTICS:
+        return f'HistoryBuffer.{name}'
+    raise pickle.UnpicklingError(
+        f'the file calls getattr({getattr(owner, "__name__", owner)!r}, {name!r}); only '
+        f'getattr(HistoryBuffer, {HISTORY_BUFFER_STATISTICS}) is allowed')
+
+
+try:  # numpy >= 2 (files written with numpy 1 name numpy.core.multiarray)
+    from numpy._core import multiarray as _multiarray
+except ImportError:  # pragma: no cover - numpy 1
+    from numpy.core import multiarray as _multiarray
+
+#: What the release training checkpoints hold besides tensors and plain values:
+#: ``(object, name in the pickle, why building it cannot run code)``. The DeiT-code
+#: files (Pyramid VisionLLaMA ImageNet) keep an ``argparse.Namespace`` under ``args``;
+#: the mmpretrain-fork files (MAE encoders) keep mmengine's message hub, whose
+#: ``HistoryBuffer`` objects hold numpy arrays.
+TRAINING_CHECKPOINT_GLOBALS: AllowList = (
+    (argparse.Namespace, 'argparse.Namespace',
+     'DeiT-code files: the command-line arguments; a plain attribute container '
+     'without __setstate__, so building it only sets attributes'),
+    (PickledRecord, 'mmengine.logging.history_buffer.HistoryBuffer',
+     "mmengine message hub: read as an inert record; mmengine's class is not built"),
+    (history_buffer_statistic, 'builtins.getattr',
+     "HistoryBuffer's statistics methods: answers getattr(HistoryBuffer, 'min' | "
+     "'max' | 'current' | 'mean') with the name; the real getattr is never called"),
+    (_multiarray._reconstruct, 'numpy.core.multiarray._reconstruct',
+     'numpy arrays (written with numpy 1): allocates an empty numpy.ndarray'),
+    (_multiarray._reconstruct, 'numpy._core.multiarray._reconstruct',
+     'numpy arrays (written with numpy 2): allocates an empty numpy.ndarray'),
+    (np.ndarray, 'numpy.ndarray',
+     'array data: ndarray.__setstate__ copies raw bytes of an allowed dtype'),
+    (np.dtype, 'numpy.dtype', 'the dtype of an array or scalar, from its type code'),
+    (type(np.dtype(np.float64)), 'numpy.dtypes.Float64DType',
+     'HistoryBuffer values (float64); __setstate__ sets the byte order only'),
+    (type(np.dtype(np.int64)), 'numpy.dtypes.Int64DType',
+     'HistoryBuffer counts (int64); __setstate__ sets the byte order only'),
+    (_multiarray.scalar, 'numpy.core.multiarray.scalar',
+     'numpy scalars (numpy 1): a number of an allowed dtype from raw bytes'),
+    (_multiarray.scalar, 'numpy._core.multiarray.scalar',
+     'numpy scalars (numpy 2): a number of an allowed dtype from raw bytes'),
+)
+
+
+def load_training_checkpoint(filename: str, map_location: Any = 'cpu') -> Any:
+    """A training checkpoint of the VisionLLaMA release, read weights-only.
+
+    ``torch.load(weights_only=True)`` with :data:`TRAINING_CHECKPOINT_GLOBALS`
+    allowed during the call: the DeiT-code files' ``argparse.Namespace`` and the
+    mmpretrain-fork files' message hub (as :class:`PickledRecord`). Plain state-dict
+    files (AIM, converted files) load as with :func:`load_checkpoint_file`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointLoadError: the file is truncated or corrupt, or names any other
+            global (the message names it).
+    """
+    return load_checkpoint_file(
+        filename, map_location=map_location, allowed=TRAINING_CHECKPOINT_GLOBALS)

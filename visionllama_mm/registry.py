@@ -13,9 +13,15 @@ installed is skipped with a debug log line.
 ``FUNCTIONS`` (FSDP wrap policies and checkpoint predicates named in configs) is
 mmengine's root registry itself: the downstream packages have no ``FUNCTIONS``
 registry, and mmengine's ``FSDPStrategy`` resolves names there.
+
+:func:`register_model_index` adds the package's ``model-index.yml`` (the model zoo) to
+mmpretrain's ``ModelHub``, so ``mmpretrain.list_models`` / ``get_model`` and the
+inferencers know the zoo's names; :func:`mim_dir` is where the installed package
+keeps its ``configs/``, ``tools/`` and ``model-index.yml``.
 """
 import importlib
 import logging
+import os.path as osp
 from typing import Dict, List
 
 from mmengine.logging import print_log
@@ -94,3 +100,53 @@ def register_all() -> Dict[str, List[str]]:
                 names.append(name)
         done[scope] = names
     return done
+
+
+#: The package folder (``.../visionllama_mm``).
+PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
+
+
+def mim_dir() -> str:
+    """The folder holding the package's ``configs/``, ``tools/`` and
+    ``model-index.yml``: ``visionllama_mm/.mim`` of an installed package (copies in
+    a wheel, links in an editable install, as mmpretrain / mmseg / mmdet), or the
+    repository root when the package is imported from a source checkout."""
+    mim = osp.join(PACKAGE_DIR, '.mim')
+    checkout = osp.dirname(PACKAGE_DIR)
+    if not osp.isfile(osp.join(mim, 'model-index.yml')) and \
+            osp.isfile(osp.join(checkout, 'model-index.yml')):
+        return checkout
+    return mim
+
+
+_MODEL_INDEX_REGISTERED: List[str] = []
+
+
+def register_model_index() -> bool:
+    """Register ``model-index.yml`` with mmpretrain's ``ModelHub`` (once).
+
+    Config paths of the index resolve inside :func:`mim_dir`. Skipped, with a debug
+    log line, when mmpretrain or the index is not there. Returns whether the index
+    is registered.
+    """
+    index = osp.join(mim_dir(), 'model-index.yml')
+    if index in _MODEL_INDEX_REGISTERED:
+        return True
+    try:
+        from mmpretrain.apis import ModelHub
+    except ImportError as err:
+        print_log(
+            f'visionllama_mm: mmpretrain not importable ({err}); model names are '
+            'not registered',
+            logger='current',
+            level=logging.DEBUG)
+        return False
+    if not osp.isfile(index):
+        print_log(
+            f'visionllama_mm: no {index}; model names are not registered',
+            logger='current',
+            level=logging.DEBUG)
+        return False
+    ModelHub.register_model_index(index, config_prefix=mim_dir())
+    _MODEL_INDEX_REGISTERED.append(index)
+    return True

@@ -3,7 +3,7 @@
 # mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py.
 _base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py']
 
-checkpoint = 'work_dirs/pretrained/pyramid-visionllama-b_in1k.pth'
+checkpoint = 'visionllama://pyramid-visionllama-b_in1k'
 model = dict(
     backbone=dict(
         arch='b',

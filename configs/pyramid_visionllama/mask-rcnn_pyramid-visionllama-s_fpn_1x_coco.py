@@ -6,7 +6,7 @@ _base_ = [
 ]
 custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-checkpoint = 'work_dirs/pretrained/pyramid-visionllama-s_in1k.pth'
+checkpoint = 'visionllama://pyramid-visionllama-s_in1k'
 model = dict(
     backbone=dict(
         _delete_=True,  # the base's Swin dict has keys PyramidVisionLLaMA does not take

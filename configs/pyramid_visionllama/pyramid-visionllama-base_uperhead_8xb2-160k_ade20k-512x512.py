@@ -2,7 +2,7 @@
 # Recipe notes: configs/pyramid_visionllama/README.md ("Configs").
 _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
-checkpoint = 'work_dirs/pretrained/pyramid-visionllama-b_in1k.pth'
+checkpoint = 'visionllama://pyramid-visionllama-b_in1k'
 model = dict(
     backbone=dict(
         arch='b',

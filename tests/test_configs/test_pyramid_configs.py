@@ -67,7 +67,7 @@ def _load(path, scope):
         assert backbone.init_cfg == dict(
             type='Pretrained',
             prefix='backbone.',
-            checkpoint=f'work_dirs/pretrained/pyramid-visionllama-{_arch(path)}_in1k.pth')
+            checkpoint=f'visionllama://pyramid-visionllama-{_arch(path)}_in1k')
     cfg.model.backbone.init_cfg = None
     cfg.model.pop('pretrained', None)
     return cfg

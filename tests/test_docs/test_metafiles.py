@@ -10,7 +10,11 @@
   the same synthetic batch), counted here on the meta device: shapes only, so even
   the 2-3B-parameter models cost no memory. ``FLOPs`` is left out for Mask R-CNN
   configs, whose forward runs NMS on tensor values;
-* every result is marked as reported by the paper (never a run of this package).
+* every result is marked as reported by the paper (never a run of this package);
+* every entry names its task, and ``Weights`` is ``visionllama://NAME`` of the
+  package's published weights (``RELEASES``) that fill exactly that config, with their
+  download URLs and layout under ``Converted From``; every published set of weights
+  fills a listed config.
 """
 import re
 from pathlib import Path
@@ -19,6 +23,9 @@ from typing import List
 import pytest
 import yaml
 from metafile_counts import config_files, load_cached, measure_on_meta
+
+from visionllama_mm.apis import TASKS
+from visionllama_mm.models.weights import RELEASES, SCHEME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBFOLDERS = ('benchmarks', 'upernet', 'vitdet')
@@ -94,11 +101,29 @@ def test_model_entry(model):
         assert set(result) >= {'Task', 'Dataset', 'Metrics', 'Source'}
         assert result['Source'].startswith('reported'), result
         assert all(isinstance(v, (int, float)) for v in result['Metrics'].values())
+    assert metadata['Task'] in TASKS
     weights = model.get('Weights')
-    if weights is not None:  # the file the family README's converter command writes
+    if weights is not None:  # published weights by name, named in the family README
+        name = weights[len(SCHEME):]
+        assert weights.startswith(SCHEME) and name in RELEASES, weights
+        release = RELEASES[name]
+        assert (release.config, release.model) == (model['Config'], {}), name
+        urls = [f.url for f in release.files]
+        assert model['Converted From']['Weights'] == (urls[0] if len(urls) == 1 else urls)
+        assert model['Converted From']['Layout'] == release.layout
         readme = (config.parents[1 if config.parent.name in SUBFOLDERS else 0] /
                   'README.md').read_text(encoding='utf-8')
-        assert re.search(rf' {re.escape(weights)}(\s|$)', readme), weights
+        assert re.search(rf'`{re.escape(weights)}`', readme), weights
+    else:
+        assert 'Converted From' not in model
+
+
+def test_every_release_fills_a_listed_model():
+    configs = {model['Config'] for model in MODELS}
+    with_weights = {model['Weights'] for model in MODELS if 'Weights' in model}
+    for name, release in RELEASES.items():
+        assert release.config in configs, name
+        assert (SCHEME + name in with_weights) == (not release.model), name
 
 
 @pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])

@@ -1,5 +1,5 @@
-"""tools/model_converters/aim2mm.py on a synthetic state dict in the ml-aim layout."""
-import importlib.util
+"""The ml-aim converter (package function and tools/model_converters/aim2mm.py) on a
+synthetic state dict in the ml-aim layout."""
 import subprocess
 import sys
 
@@ -9,11 +9,7 @@ from aim_reference import aim_forward, probe_forward, synthetic_aim_state_dict
 from mmpretrain.models import build_classifier
 
 from visionllama_mm.models import AIM
-
-SPEC = importlib.util.spec_from_file_location('aim2mm',
-                                              'tools/model_converters/aim2mm.py')
-converter = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(converter)
+from visionllama_mm.models.converters import convert_aim
 
 DIM, DEPTH, HEADS, PATCH, CLASSES = 32, 4, 2, 4, 5
 PROBE = [1, 2]
@@ -73,7 +69,7 @@ def test_cli_converts_split_files_and_matches_release_probe(release, tmp_path):
 
 @pytest.mark.parametrize('prefix', [None, [1, 7]])
 def test_converted_trunk_matches_release_trunk(release, prefix):
-    converted = converter.convert(release)
+    converted = convert_aim(release)
     backbone = AIM(
         arch=ARCH, patch_size=PATCH, out_type='raw',
         out_indices=list(range(DEPTH))).eval()
@@ -94,25 +90,25 @@ def test_converted_trunk_matches_release_trunk(release, prefix):
 
 
 def test_release_probe_head_has_no_bias(release):
-    converted = converter.convert(release)
+    converted = convert_aim(release)
     assert torch.equal(converted['head.fc.bias'], torch.zeros(CLASSES))
     assert 'head.pool.bn.num_batches_tracked' in converted
 
 
 def test_unknown_and_missing_keys_are_errors(release):
     with pytest.raises(KeyError, match='unknown ml-aim keys'):
-        converter.convert({**release, 'trunk.blocks.0.attn.qkv.bias': torch.zeros(96)})
+        convert_aim({**release, 'trunk.blocks.0.attn.qkv.bias': torch.zeros(96)})
     with pytest.raises(KeyError, match='unknown ml-aim keys'):
-        converter.convert({**release, 'preprocessor.pos_embed': torch.zeros(1, 16, DIM)})
+        convert_aim({**release, 'preprocessor.pos_embed': torch.zeros(1, 16, DIM)})
     broken = dict(release)
     broken.pop('trunk.blocks.2.mlp.fc2.weight')
     with pytest.raises(KeyError, match=r'backbone\.layers\.2\.ffn\.fc2\.weight'):
-        converter.convert(broken)
+        convert_aim(broken)
     broken = dict(release)
     broken.pop('preprocessor.patchifier.norm.weight')
     with pytest.raises(KeyError, match='patch_embed.norm.weight'):
-        converter.convert(broken)
+        convert_aim(broken)
     with pytest.raises(KeyError, match='no ml-aim key'):
-        converter.convert({})
+        convert_aim({})
     # wrapped checkpoints are unwrapped
-    assert list(converter.convert({'model': release})) == list(converter.convert(release))
+    assert list(convert_aim({'model': release})) == list(convert_aim(release))

@@ -5,7 +5,6 @@ timm's ``VisionTransformer`` is built at tiny width with the ViT-G/14 structure 
 state dict loads strictly into an mmpretrain ``ImageClassifier`` with ``ViTG`` and the
 pooled features and logits match timm's to 1e-5.
 """
-import importlib.util
 import subprocess
 import sys
 
@@ -14,13 +13,9 @@ import torch
 from mmpretrain.models import build_classifier
 
 import visionllama_mm  # noqa: F401
+from visionllama_mm.models.converters import convert_timm_vit
 
 timm_vit = pytest.importorskip('timm.models.vision_transformer')
-
-SPEC = importlib.util.spec_from_file_location('timm_vit2mm',
-                                              'tools/model_converters/timm_vit2mm.py')
-converter = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(converter)
 
 DIM, DEPTH, HEADS, MLP_RATIO, CLASSES, SIZE = 32, 2, 4, 3.0, 5, 56
 ARCH = dict(
@@ -69,7 +64,7 @@ def our_model(global_pool: str, map_head: bool = False) -> torch.nn.Module:
                                                   ('avg', False)])
 def test_converted_weights_reproduce_timm(global_pool, map_head):
     reference = timm_model(global_pool)
-    state = converter.convert_timm_vit(reference.state_dict(), map_head=map_head)
+    state = convert_timm_vit(reference.state_dict(), map_head=map_head)
     model = our_model(global_pool, map_head)
     model.load_state_dict(state, strict=True)
     images = torch.randn(2, 3, SIZE, SIZE)
@@ -109,9 +104,9 @@ def test_class_token_and_layer_scale_are_rejected():
         num_heads=HEADS,
         init_values=1e-5)
     with pytest.raises(KeyError, match=r'cls_token \(ViTG has no class token'):
-        converter.convert_timm_vit(model.state_dict())
+        convert_timm_vit(model.state_dict())
     with pytest.raises(KeyError, match='layer scale'):
-        converter.convert_timm_vit(model.state_dict())
+        convert_timm_vit(model.state_dict())
 
 
 def test_command_line(tmp_path):

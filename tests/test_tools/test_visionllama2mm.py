@@ -1,4 +1,3 @@
-import importlib.util
 import subprocess
 import sys
 
@@ -8,11 +7,7 @@ from mmpretrain.models import build_classifier
 from reference import official_deit_forward, synthetic_deit_state_dict
 
 from visionllama_mm.models import VisionLLaMA
-
-SPEC = importlib.util.spec_from_file_location('visionllama2mm',
-                                              'tools/model_converters/visionllama2mm.py')
-converter = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(converter)
+from visionllama_mm.models.converters import convert_visionllama
 
 DIM, DEPTH, HEADS, HIDDEN, PATCH, CLASSES = 32, 2, 2, 64, 8, 5
 
@@ -67,7 +62,7 @@ def test_mae_layout_round_trip():
     release = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
     release['backbone.pos_embed'] = torch.zeros(1, 17, DIM)
     release['neck.decoder_embed.weight'] = torch.zeros(4, DIM)
-    converted = converter.convert({'state_dict': release})
+    converted = convert_visionllama({'state_dict': release})
     assert 'backbone.pos_embed' not in converted
     assert 'neck.decoder_embed.weight' not in converted
     fresh = VisionLLaMA(
@@ -92,6 +87,38 @@ def test_unknown_keys_are_errors():
     official = synthetic_deit_state_dict(DIM, 1, HIDDEN, PATCH, CLASSES)
     official['pos_embed'] = torch.zeros(1, 17, DIM)
     with pytest.raises(KeyError, match='pos_embed'):
-        converter.convert(official)
+        convert_visionllama(official)
     with pytest.raises(ValueError, match='cannot tell the layout'):
-        converter.convert({'foo.weight': torch.zeros(1)})
+        convert_visionllama({'foo.weight': torch.zeros(1)})
+
+
+@pytest.mark.slow
+def test_cli_reads_release_training_checkpoints_weights_only(tmp_path):
+    """The release files themselves (a DeiT checkpoint with its argparse.Namespace, an
+    mmengine checkpoint with its message hub) convert without unpickling."""
+    from reference import synthetic_pyramid_state_dict
+    from weights_server import (PYRAMID_ARCH, deit_checkpoint, mae_release_state,
+                                mmengine_checkpoint)
+    pyramid = synthetic_pyramid_state_dict(PYRAMID_ARCH['embed_dims'],
+                                           PYRAMID_ARCH['depths'],
+                                           PYRAMID_ARCH['feedforward_channels'])
+    mae = mae_release_state()
+    for name, checkpoint, state, extra in (('best_checkpoint.pth',
+                                            deit_checkpoint(pyramid), pyramid, []),
+                                           ('epoch_800.pth', mmengine_checkpoint(mae),
+                                            mae, ['--keep-selfsup-heads'])):
+        src, dst = tmp_path / name, tmp_path / f'converted_{name}'
+        torch.save(checkpoint, src)
+        result = subprocess.run(
+            [
+                sys.executable, 'tools/model_converters/visionllama2mm.py',
+                str(src),
+                str(dst)
+            ] + extra,
+            capture_output=True,
+            text=True)
+        assert result.returncode == 0, result.stderr
+        converted = torch.load(dst, weights_only=True)['state_dict']
+        expected = convert_visionllama(state, keep_selfsup_heads=bool(extra))
+        assert list(converted) == list(expected)
+        assert all(torch.equal(converted[k], v) for k, v in expected.items())

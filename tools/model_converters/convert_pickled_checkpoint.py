@@ -10,7 +10,9 @@ hub encoded as tensors), so ``--resume``, ``load_from``, ``init_model`` and the
 inferencers read it. The output is checked to load with ``weights_only=True`` and
 records the SHA-256 of its tensors.
 
-Only run it on files you wrote yourself or otherwise trust.
+Only run it on files you wrote yourself or otherwise trust. The VisionLLaMA release's
+training checkpoints do not need it: ``fetch_weights.py`` and ``visionllama2mm.py``
+read them weights-only (``visionllama_mm.fileio.load_training_checkpoint``).
 
 Usage:
     python tools/model_converters/convert_pickled_checkpoint.py IN OUT \

@@ -1,159 +1,27 @@
 """Convert official VisionLLaMA checkpoints (plain and pyramid) to visionllama_mm keys.
 
-Three release layouts (the official VisionLLaMA repository):
-
-- ``deit`` (supervised 's'/'b'/'l', timm-style keys): ``patch_embed.proj``,
-  ``blocks.N.{norm1,attn.qkv,attn.proj,norm2,gamma_1,gamma_2}``,
-  ``blocks.N.mlp.{c_fc1,c_fc2,c_proj}`` (SiLU on ``c_fc1``), ``norm``, ``head``.
-  ``c_fc1``/``c_fc2`` are stacked into ``ffn.w12`` (SiLU half first, as mmpretrain's
-  ``SwiGLUFFN`` expects), ``c_proj`` becomes ``ffn.w3``. ``norm`` becomes ``ln1`` for a
-  class-token model and ``ln2`` for a GAP model (use ``final_norm=False,
-  out_type='avg_featmap'`` there).
-- ``pyramid`` (``PyramidVisionLLaMA``, deit-style ImageNet and the mmseg/mmdet
-  releases): ``patch_embeds.S.{proj,norm}``, ``blocks.S.N.*`` with LSA ``attn.qkv`` and
-  GSA ``attn.{q,kv,sr,norm}``, the same FFN and layer-scale keys as ``deit``,
-  ``norm_list.S`` (seg/det) and ``norm`` + ``head`` (ImageNet). Load the result into
-  ``PyramidVisionLLaMA(gsa_key_coords='official', lsa_mask_padding=False)`` (with
-  AS2DRoPE also ``as2d_scale='height'``) to run it exactly as released (see the class
-  docstring).
-- ``mae`` (the mmpretrain fork, 'b-mae'/'l-mae'): already mmpretrain-style
-  (``layers.N.ln1``, ``attn.qkv``, ``ffn.w12``, ``ffn.w3``, ``ln1``); the unused
-  ``pos_embed`` is dropped, and ``neck``/``head`` of an MAE checkpoint are dropped
-  unless ``--keep-selfsup-heads``.
+Layouts ``deit``, ``pyramid`` and ``mae`` (detected from the keys): see
+:mod:`visionllama_mm.models.converters.visionllama`. SRC may be the release's
+training checkpoint itself (``best_checkpoint.pth``, ``epoch_800.pth``): it is read
+weights-only, with only the ``argparse.Namespace`` / message hub it holds allowed
+(:func:`visionllama_mm.fileio.load_training_checkpoint`). For the published weights,
+``fetch_weights.py NAME`` downloads and converts in one step.
 
 The output is a ``{'state_dict': ...}`` file with ``backbone.`` keys (and ``head.fc.``
 for a classifier head), usable as ``load_from`` of a classifier or via
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``.
-Unknown keys are an error, never silently dropped.
 
 Usage: python tools/model_converters/visionllama2mm.py SRC DST [--layout deit|pyramid|mae]
 """
 import argparse
-import re
-from collections import OrderedDict
-from typing import Dict, Optional
+import sys
 
 import torch
 
-BLOCK = r'^blocks\.(\d+(?:\.\d+)?)\.'  # plain: blocks.N, pyramid: blocks.S.N
-BLOCK_RULES = [
-    (BLOCK + r'norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
-    (BLOCK + r'norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
-    (BLOCK + r'attn\.(qkv|proj|q|kv|sr|norm)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
-    (BLOCK + r'gamma_1$', r'layers.\1.gamma1.weight'),
-    (BLOCK + r'gamma_2$', r'layers.\1.gamma2.weight'),
-    (BLOCK + r'mlp\.c_proj\.(weight|bias)$', r'layers.\1.ffn.w3.\2'),
-]
-DEIT_RULES = [
-    (r'^cls_token$', 'cls_token'),
-    (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
-] + BLOCK_RULES
-PYRAMID_RULES = [
-    (r'^patch_embeds\.(\d+)\.proj\.(weight|bias)$', r'patch_embeds.\1.projection.\2'),
-    (r'^patch_embeds\.(\d+)\.norm\.(weight|bias)$', r'patch_embeds.\1.norm.\2'),
-    (r'^norm_list\.(\d+)\.(weight|bias)$', r'norm_list.\1.\2'),
-] + BLOCK_RULES
-MAE_DROP = re.compile(r'^(pos_embed)$')
-
-
-def unwrap(checkpoint: Dict) -> Dict:
-    for key in ('state_dict', 'model', 'module'):
-        if isinstance(checkpoint, dict) and key in checkpoint and \
-                isinstance(checkpoint[key], dict):
-            return checkpoint[key]
-    return checkpoint
-
-
-def detect_layout(state: Dict) -> str:
-    if any(k.startswith('patch_embeds.') for k in state):
-        return 'pyramid'
-    if any(k.startswith('blocks.') for k in state):
-        return 'deit'
-    if any(re.match(r'^(backbone\.)?layers\.\d+\.ffn\.w12', k) for k in state):
-        return 'mae'
-    raise ValueError('cannot tell the layout: expected deit keys (blocks.N.*), pyramid '
-                     'keys (patch_embeds.S.*) or mmpretrain-fork keys '
-                     '(layers.N.ffn.w12); pass --layout')
-
-
-def convert_blocks(state: Dict, rules: list,
-                   norm_target: str) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename by ``rules``; stack ``c_fc1``/``c_fc2`` into ``ffn.w12``; map the final
-    ``norm`` to ``norm_target`` and ``head`` to ``head.fc``."""
-    out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    unknown = []
-    for key, value in state.items():
-        fc = re.match(BLOCK + r'mlp\.c_fc([12])\.(weight|bias)$', key)
-        if fc:
-            if fc.group(2) == '1':
-                other = state[key.replace('c_fc1', 'c_fc2')]
-                out[f'backbone.layers.{fc.group(1)}.ffn.w12.{fc.group(3)}'] = \
-                    torch.cat((value, other), dim=0)
-            continue
-        norm = re.match(r'^norm\.(weight|bias)$', key)
-        head = re.match(r'^head\.(weight|bias)$', key)
-        if norm:
-            out[f'backbone.{norm_target}.{norm.group(1)}'] = value
-        elif head:
-            out[f'head.fc.{head.group(1)}'] = value
-        else:
-            for pattern, repl in rules:
-                if re.match(pattern, key):
-                    out['backbone.' + re.sub(pattern, repl, key)] = value
-                    break
-            else:
-                unknown.append(key)
-    if unknown:
-        raise KeyError(f'unknown keys for this layout (absolute position embeddings '
-                       f'are not part of VisionLLaMA): {unknown[:10]}')
-    return out
-
-
-def convert_deit(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
-    return convert_blocks(state, DEIT_RULES, 'ln1' if 'cls_token' in state else 'ln2')
-
-
-def convert_pyramid(state: Dict) -> 'OrderedDict[str, torch.Tensor]':
-    return convert_blocks(state, PYRAMID_RULES, 'norm')
-
-
-def convert_mae(state: Dict,
-                keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
-    out: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    has_prefix = any(k.startswith('backbone.') for k in state)
-    for key, value in state.items():
-        if has_prefix and not key.startswith('backbone.'):
-            if keep_selfsup_heads:
-                out[key] = value
-            continue
-        name = key[len('backbone.'):] if has_prefix else key
-        if MAE_DROP.match(name):
-            continue
-        if not re.match(
-                r'^(cls_token|patch_embed\.projection\.|layers\.\d+\.'
-                r'(ln1|ln2|attn\.qkv|attn\.proj|ffn\.w12|ffn\.w3|ffn\.gamma2|'
-                r'attn\.gamma1)\.|ln1\.|ln2\.)', name):
-            raise KeyError(f'unknown mae-layout key {key!r}')
-        # mmpretrain keeps layer scales inside attn / ffn; our block holds both
-        name = name.replace('.attn.gamma1.',
-                            '.gamma1.').replace('.ffn.gamma2.', '.gamma2.')
-        out['backbone.' + name] = value
-    return out
-
-
-def convert(checkpoint: Dict,
-            layout: Optional[str] = None,
-            keep_selfsup_heads: bool = False) -> 'OrderedDict[str, torch.Tensor]':
-    """Return the converted state dict (``backbone.``/``head.fc.`` keys)."""
-    state = unwrap(checkpoint)
-    layout = layout or detect_layout(state)
-    if layout == 'deit':
-        return convert_deit(state)
-    if layout == 'pyramid':
-        return convert_pyramid(state)
-    if layout == 'mae':
-        return convert_mae(state, keep_selfsup_heads)
-    raise ValueError(f'layout must be "deit", "pyramid" or "mae", got {layout!r}')
+from visionllama_mm.errors import UserError
+from visionllama_mm.fileio import load_training_checkpoint
+from visionllama_mm.models.converters import LAYOUTS
+from visionllama_mm.models.converters import convert_visionllama as convert
 
 
 def main() -> None:
@@ -162,7 +30,7 @@ def main() -> None:
     parser.add_argument('dst', help='output file')
     parser.add_argument(
         '--layout',
-        choices=('deit', 'pyramid', 'mae'),
+        choices=LAYOUTS,
         default=None,
         help='release layout (detected from the keys by default)')
     parser.add_argument(
@@ -170,8 +38,11 @@ def main() -> None:
         action='store_true',
         help='keep neck/head entries of an MAE checkpoint')
     args = parser.parse_args()
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    state = convert(checkpoint, args.layout, args.keep_selfsup_heads)
+    try:
+        state = convert(
+            load_training_checkpoint(args.src), args.layout, args.keep_selfsup_heads)
+    except (UserError, KeyError, ValueError) as err:
+        sys.exit(f'visionllama2mm.py: error: {err.args[0] if err.args else err}')
     torch.save({'state_dict': state}, args.dst)
     print(f'converted {len(state)} tensors -> {args.dst}')
 

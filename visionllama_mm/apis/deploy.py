@@ -59,7 +59,7 @@ def load_model(config: str,
     error) and return the model, or its ``backbone`` for ``part='backbone'``."""
     from mmengine.runner import load_checkpoint
 
-    from .analysis import build_model, load_config
+    from ..utils.analysis import build_model, load_config
     if part not in PARTS:
         raise ValueError(f'part must be one of {PARTS}, got {part!r}')
     if not osp.isfile(checkpoint):

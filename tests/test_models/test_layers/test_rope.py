@@ -2,9 +2,8 @@ import pytest
 import torch
 from reference import official_rotate
 
-from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope, grid_coords,
-                                          rope_attention, rotate_pairs)
-from visionllama_mm.models.layers.attention import rope_qkv_attention
+from visionllama_mm.models.layers import (RotaryEmbedding2D, apply_rope, attend,
+                                          attend_qkv, grid_coords, rotate_pairs)
 
 
 def rotated_dot(rope, q, k, pq, pk, grid=(8, 8)):
@@ -129,13 +128,13 @@ def test_bf16_autocast_rotation_in_fp32():
 def test_compiles_fullgraph():
     rope = RotaryEmbedding2D(8, 'as2d', anchor_grid=(4, 4))
 
-    def attend(q):
+    def self_attend(q):
         tables = rope.grid_tables(3, 5, q.device, cls_coord=(4., -1.))
-        return rope_attention(q, q, q, tables, tables)
+        return attend(q, q, q, tables, tables)
 
     q = torch.randn(1, 2, 16, 8)
-    compiled = torch.compile(attend, fullgraph=True, backend='eager')
-    assert torch.allclose(compiled(q), attend(q), atol=1e-5)
+    compiled = torch.compile(self_attend, fullgraph=True, backend='eager')
+    assert torch.allclose(compiled(q), self_attend(q), atol=1e-5)
 
 
 def _real_rotation(x, tables):
@@ -167,10 +166,10 @@ def test_qkv_attention_equals_separate_rotations():
     rope = RotaryEmbedding2D(8)
     tables = rope.grid_tables(4, 4, 'cpu')
     qkv = torch.randn(2, 16, 3, 2, 8).permute(2, 0, 3, 1, 4)
-    fused = rope_qkv_attention(qkv, tables)
+    fused = attend_qkv(qkv, tables)
     assert fused.shape == (2, 16, 16)
-    assert torch.allclose(fused, rope_attention(*qkv, tables, tables), atol=1e-6)
-    assert torch.allclose(rope_qkv_attention(qkv), rope_attention(*qkv), atol=1e-6)
+    assert torch.allclose(fused, attend(*qkv, tables, tables), atol=1e-6)
+    assert torch.allclose(attend_qkv(qkv), attend(*qkv), atol=1e-6)
 
 
 @pytest.mark.parametrize('strict', [False, True])
@@ -181,7 +180,7 @@ def test_exported_graph_rotates_in_real_arithmetic(strict):
     class Attend(torch.nn.Module):
 
         def forward(self, qkv):
-            return rope_qkv_attention(qkv, rope.grid_tables(3, 4, qkv.device))
+            return attend_qkv(qkv, rope.grid_tables(3, 4, qkv.device))
 
     qkv = torch.randn(3, 1, 2, 12, 8)
     program = torch.export.export(Attend(), (qkv, ), strict=strict)

@@ -4,8 +4,10 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..layers import prefix_causal_mask
+from ..utils import passed_on
 from .plain_encoder import PlainEncoder
 
 
@@ -40,9 +42,12 @@ class AIM(PlainEncoder):
         avg_layers_norm: apply ``ln1`` to the ``'avg_layers'`` mean. The release does
             **not** (``post_trunk_norm`` only acts on the last block and is discarded by
             ``AverageLayers``; the probe's BatchNorm normalises), hence the default.
-        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s arguments; the defaults that
-            differ (``DEFAULTS``): ``patch_size=14``, ``pos_embed_type='sincos'``,
-            ``ffn_type='mlp'``, no biases, ``patch_norm=True``.
+        patch_size / pos_embed_type / ffn_type / qkv_bias / proj_bias / ffn_bias /
+            patch_norm: the release's 14, ``'sincos'``, ``'mlp'``, no biases and a
+            norm after the patch projection (``ffn_bias=None`` reads an arch dict's
+            ``ffn_bias``).
+        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s other arguments (with its
+            defaults).
     """
     arch_zoo = {
         '600m': dict(embed_dims=1536, num_layers=24, num_heads=12),
@@ -52,28 +57,27 @@ class AIM(PlainEncoder):
     }
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'avg_layers')
 
-    DEFAULTS = dict(
-        patch_size=14,
-        pos_embed_type='sincos',
-        ffn_type='mlp',
-        qkv_bias=False,
-        proj_bias=False,
-        ffn_bias=False,
-        patch_norm=True)
-
     def __init__(self,
                  arch: Union[str, Dict] = '600m',
                  avg_layers_norm: bool = False,
+                 patch_size: int = 14,
+                 pos_embed_type: str = 'sincos',
+                 ffn_type: str = 'mlp',
+                 qkv_bias: bool = False,
+                 proj_bias: bool = False,
+                 ffn_bias: Optional[bool] = False,
+                 patch_norm: bool = True,
                  **kwargs) -> None:
         if avg_layers_norm and not kwargs.get('final_norm', True):
-            raise ValueError('avg_layers_norm=True applies ln1, which needs '
-                             'final_norm=True')
-        super().__init__(arch, **{**self.DEFAULTS, **kwargs})
+            raise ModelArgumentError('avg_layers_norm=True applies ln1, which needs '
+                                     'final_norm=True')
+        super().__init__(**passed_on(AIM, locals()))
         self.avg_layers_norm = avg_layers_norm
 
     @property
     def out_channels(self) -> Tuple[int, ...]:
-        if self.out_type == 'avg_layers':  # one output: the mean of the blocks
+        """Channels of each output (``'avg_layers'``: one)."""
+        if self.out_type == 'avg_layers':
             return (self.embed_dims, )
         return super().out_channels
 

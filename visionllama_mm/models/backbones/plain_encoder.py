@@ -1,36 +1,51 @@
 """The plain (ViT-like) encoder skeleton shared by VisionLLaMA, AIM and ViT-G."""
+import inspect
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch import Tensor, nn
 
-from ..layers import (FFN_TYPES, ROPE_TYPES, LocallyGroupedAttention, RotaryEmbedding2D,
-                      SinCosPosEmbed2D, TransformerBlock, check_heads, swiglu_hidden_dims,
-                      window_coords)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
-                     init_from_pretrained, normalize_out_indices, parse_arch, run_layer,
-                     to_2tuple)
+from ...errors import ModelArgumentError
+from ..layers import (FFN_TYPES, MIXERS, ROPE_TYPES, RotaryEmbedding2D, SinCosPosEmbed2D,
+                      TransformerBlock, build_patch_embed, check_heads,
+                      swiglu_hidden_dims)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, check_rate,
+                     drop_path_rates, inherit_signature, init_from_pretrained,
+                     normalize_out_indices, parse_arch, run_layer, to_2tuple)
 
 POS_EMBED_TYPES = ('rope', 'sincos', 'learned', 'none')
+
+
+def per_block(layer_cfgs: Union[Dict, Sequence[Dict]], num_layers: int) -> List[Dict]:
+    """``layer_cfgs`` as one dict per block (a single dict serves every block)."""
+    if isinstance(layer_cfgs, dict):
+        return [dict(layer_cfgs) for _ in range(num_layers)]
+    cfgs = list(layer_cfgs)
+    if len(cfgs) != num_layers or not all(isinstance(c, dict) for c in cfgs):
+        raise ModelArgumentError(
+            'layer_cfgs must be one dict for every block or a list of '
+            f'{num_layers} dicts (one per block), got {layer_cfgs!r}')
+    return [dict(c) for c in cfgs]
 
 
 class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     """A patch embedding, ``num_layers`` :class:`~..layers.TransformerBlock` s and a
     final norm, in mmpretrain's ``VisionTransformer`` conventions.
 
-    Subclasses set ``arch_zoo``, ``ESSENTIAL_KEYS``, ``OUT_TYPES`` and the argument
-    defaults that differ (``DEFAULTS``, merged under the config's arguments); they
-    extend :meth:`format_output` for their own pooling. Optional arch-dict keys
+    Subclasses set ``arch_zoo``, ``ESSENTIAL_KEYS`` and ``OUT_TYPES``, write the
+    arguments they add and the defaults that differ in their ``__init__`` signature
+    (the others are passed on with ``**kwargs``; ``inspect.signature`` of the class
+    lists them all, see :func:`~..utils.inherit_signature`), and extend
+    :meth:`build_pooling` / :meth:`format_output` for their own pooling. Arch-dict keys
     ``feedforward_channels`` (default ``4 d`` for ``'mlp'``, LLaMA's
     ``round_up(8d/3, 256)`` for ``'swiglu'``), ``ffn_bias`` and
-    ``layer_scale_init_value`` are used when the arguments of the same name are None
-    (else ``ARCH_DEFAULTS``).
+    ``layer_scale_init_value`` give the values the arguments of the same name take
+    when left None.
 
     Args:
         arch: a name of ``arch_zoo`` or a dict with ``embed_dims``, ``num_layers``,
@@ -55,29 +70,38 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             ``img_size`` grid, resized with ``interpolate_mode`` for other grids) or
             ``'none'``. Tables are added to the patch tokens only.
         rope_type / rope_theta / rope_anchor / ntk_alpha: RoPE variant (``'2d'``,
-            ``'as2d'``, ``'ntk'``, ``'1d'``), base, AS2DRoPE anchor grid (default the
-            ``img_size`` grid) and NTK factor
+            ``'as2d'``, ``'ntk'``, ``'1d'``), base (> 1), AS2DRoPE anchor grid (None:
+            the ``img_size`` grid) and NTK factor
             (:class:`~..layers.RotaryEmbedding2D`).
         cls_token_coord: RoPE coordinate ``(x, y)`` of the class token, or
             ``'official'`` for VisionLLaMA's flat index -1 (``x = W - 1, y = -1``).
         pos_embed_temperature: frequency base of the sin-cos table.
         interpolate_mode: resize mode of the learned table.
         ffn_type: ``'swiglu'`` or ``'mlp'`` (GELU).
-        qkv_bias / proj_bias / ffn_bias: biases of the block projections.
-        layer_scale_init_value: layer-scale init of both branches (0: none).
-        drop_rate / attn_drop_rate / drop_path_rate: dropouts; ``drop_path_mode``
-            ``'linear'`` ramps drop path over depth, ``'uniform'`` does not;
-            ``ffn_drop_path=False`` keeps the FFN branch free of it.
+        qkv_bias / proj_bias: biases of the attention projections.
+        ffn_bias: biases of the FFN; None: the arch's ``ffn_bias``, else biased for
+            ``'mlp'`` (ViT) and bias-free for ``'swiglu'`` (LLaMA). A value given
+            here overrides the arch's.
+        layer_scale_init_value: layer-scale init of both branches (0: none); None:
+            the arch's, else 0. A value given here overrides the arch's.
+        drop_rate / attn_drop_rate / drop_path_rate: dropouts, each in ``[0, 1)``;
+            ``drop_path_mode`` ``'linear'`` ramps drop path over depth, ``'uniform'``
+            does not; ``ffn_drop_path=False`` keeps the FFN branch free of it.
         norm_cfg: every norm of the encoder (blocks, ``ln1``, ``ln2``, patch norm).
         patch_norm: a norm after the patch projection (AIM).
-        window_size / window_block_indexes / window_rope_coords: ViTDet-style blocks
-            attending inside ``window_size`` windows (padded keys masked), with RoPE
-            coordinates ``'local'`` to each window or ``'global'`` on the whole grid.
-            Needs ``with_cls_token=False``.
+        layer_cfgs: per-block overrides of :class:`~..layers.TransformerBlock`'s
+            arguments, mmpretrain style: one dict for every block or a list with one
+            per block. ``attn_cfg`` picks the block's token mixer, e.g.
+            ``dict(attn_cfg=dict(type='LocallyGroupedAttention', window_size=14))``
+            for a ViTDet windowed block (needs ``with_cls_token=False``).
         frozen_stages: freeze the embeddings and the first ``frozen_stages`` blocks
             (all of them: also the final norms and pooling).
         with_cp: activation checkpointing per block while training.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+
+    Raises:
+        ModelArgumentError: (a ``ValueError``) for an argument the encoder cannot use,
+            naming it and the allowed values.
 
     Shapes: ``(B, C_in, H, W)`` -> tuple of one output per ``out_indices`` entry, token
     grid ``ceil(H / patch_size) x ceil(W / patch_size)``. Builds on
@@ -89,8 +113,10 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
     OUT_TYPES: Tuple[str, ...] = ('raw', 'cls_token', 'featmap', 'avg_featmap')
     #: the ``out_type`` values that give NCHW maps (what dense necks / heads take)
     MAP_OUT_TYPES: Tuple[str, ...] = ('featmap', )
-    ARCH_DEFAULTS: Dict = dict(ffn_bias=True, layer_scale_init_value=0.)
-    DEFAULTS: Dict = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        inherit_signature(cls)
 
     def __init__(self,
                  arch: Union[str, Dict],
@@ -122,16 +148,12 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
                  ffn_drop_path: bool = True,
                  norm_cfg: Dict = dict(type='LN', eps=1e-6),
                  patch_norm: bool = False,
-                 window_size: int = 0,
-                 window_block_indexes: Sequence[int] = (),
-                 window_rope_coords: str = 'local',
+                 layer_cfgs: Union[Dict, Sequence[Dict]] = dict(),
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[Dict, Sequence[Dict]]] = None) -> None:
         super().__init__(init_cfg)
-        if isinstance(arch, str):
-            arch = self.CASE_SENSITIVE_ARCHS.get(arch, arch)
-        self.arch_settings = parse_arch(arch, self.arch_zoo, self.ESSENTIAL_KEYS)
+        self.arch_settings = self.parse_arch(arch)
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.num_heads = self.arch_settings['num_heads']
@@ -140,29 +162,23 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
         check_choice('pos_embed_type', pos_embed_type, POS_EMBED_TYPES)
         check_choice('rope_type', rope_type, ROPE_TYPES)
         check_choice('ffn_type', ffn_type, FFN_TYPES)
-        check_choice('window_rope_coords', window_rope_coords, ('local', 'global'))
         check_choice('interpolate_mode', interpolate_mode,
                      ('bicubic', 'bilinear', 'nearest'))
-        if not isinstance(patch_size, int) or patch_size < 1:
-            raise ValueError(f'patch_size must be a positive int, got {patch_size!r}')
+        for name, value in (('patch_size', patch_size), ('in_channels', in_channels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ModelArgumentError(f'{name} must be a positive int, got {value!r}')
+        check_rate('drop_rate', drop_rate)
+        check_rate('attn_drop_rate', attn_drop_rate)
+        rates = drop_path_rates(drop_path_rate, self.num_layers, drop_path_mode)
         if out_type == 'cls_token' and not with_cls_token:
-            raise ValueError('out_type="cls_token" needs with_cls_token=True')
+            raise ModelArgumentError('out_type="cls_token" needs with_cls_token=True')
         if featmap_stride is not None and (out_type != 'featmap'
                                            or not isinstance(featmap_stride, int)
                                            or featmap_stride < 1):
-            raise ValueError('featmap_stride must be None or a positive int, and only '
-                             "with out_type='featmap'; got "
-                             f'{featmap_stride!r} with out_type={out_type!r}')
-        self.window_block_indexes = normalize_out_indices(
-            list(window_block_indexes), self.num_layers) if window_block_indexes else []
-        if self.window_block_indexes:
-            if window_size < 1:
-                raise ValueError('window_block_indexes needs window_size >= 1, got '
-                                 f'{window_size}')
-            if with_cls_token:
-                raise ValueError('window attention (window_block_indexes) needs '
-                                 'with_cls_token=False: a class token cannot be split '
-                                 "into windows (use out_type='featmap' as ViTDet does)")
+            raise ModelArgumentError(
+                'featmap_stride must be None or a positive int, and only '
+                f"with out_type='featmap'; got {featmap_stride!r} with "
+                f'out_type={out_type!r}')
         self.img_size = to_2tuple(img_size, 'img_size')
         self.patch_size = patch_size
         self.out_indices = normalize_out_indices(out_indices, self.num_layers)
@@ -175,64 +191,100 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
         self.pos_embed_type = pos_embed_type
         self.cls_token_coord = cls_token_coord
         self.interpolate_mode = interpolate_mode
-        self.window_size = window_size
-        self.window_rope_coords = window_rope_coords
         self.norm_cfg = norm_cfg
         self.qkv_bias = qkv_bias
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
 
-        self.patch_embed = PatchEmbed(
-            in_channels=in_channels,
-            embed_dims=self.embed_dims,
-            conv_type='Conv2d',
-            kernel_size=patch_size,
-            stride=patch_size,
-            padding='corner',
-            norm_cfg=norm_cfg if patch_norm else None,
-            input_size=self.img_size)
+        self.patch_embed = build_patch_embed(in_channels, self.embed_dims, patch_size,
+                                             norm_cfg if patch_norm else None,
+                                             self.img_size)
         self.patch_resolution = tuple(self.patch_embed.init_out_size)
         if with_cls_token:
             self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
-        self._build_position(rope_type, rope_theta, rope_anchor, ntk_alpha,
-                             pos_embed_temperature)
+        rope_cfg = None
+        if pos_embed_type == 'rope':
+            rope_cfg = dict(
+                rope_type=rope_type,
+                theta=rope_theta,
+                anchor_grid=self.patch_resolution if rope_anchor is None else rope_anchor,
+                ntk_alpha=ntk_alpha)
+        self._build_position(rope_cfg, pos_embed_temperature)
         self.drop_after_pos = nn.Dropout(drop_rate)
 
-        settings = {**self.ARCH_DEFAULTS, **self.arch_settings}
-        if ffn_bias is None:
-            ffn_bias = settings['ffn_bias']
-        if layer_scale_init_value is None:
-            layer_scale_init_value = settings['layer_scale_init_value']
-        ffn_dims = settings.get('feedforward_channels')
+        ffn_dims = self.arch_settings.get('feedforward_channels')
         if not ffn_dims:
             ffn_dims = 4 * self.embed_dims if ffn_type == 'mlp' else \
                 swiglu_hidden_dims(self.embed_dims)
-        rates = drop_path_rates(drop_path_rate, self.num_layers, drop_path_mode)
+        block = dict(
+            embed_dims=self.embed_dims,
+            num_heads=self.num_heads,
+            feedforward_channels=ffn_dims,
+            ffn_type=ffn_type,
+            qkv_bias=qkv_bias,
+            proj_bias=proj_bias,
+            ffn_bias=self._from_arch('ffn_bias', ffn_bias, ffn_type == 'mlp'),
+            layer_scale_init_value=self._from_arch('layer_scale_init_value',
+                                                   layer_scale_init_value, 0.),
+            ffn_drop_path=ffn_drop_path,
+            attn_drop_rate=attn_drop_rate,
+            drop_rate=drop_rate,
+            norm_cfg=norm_cfg,
+            rope_cfg=rope_cfg)
         self.layers = ModuleList([
-            TransformerBlock(
-                self.embed_dims,
-                self.num_heads,
-                ffn_dims,
-                ffn_type,
-                qkv_bias=qkv_bias,
-                proj_bias=proj_bias,
-                ffn_bias=ffn_bias,
-                layer_scale_init_value=layer_scale_init_value,
-                drop_path_rate=rates[i],
-                ffn_drop_path=ffn_drop_path,
-                attn_drop_rate=attn_drop_rate,
-                drop_rate=drop_rate,
-                norm_cfg=norm_cfg,
-                attn=LocallyGroupedAttention(self.embed_dims, self.num_heads, window_size,
-                                             qkv_bias, attn_drop_rate, drop_rate)
-                if i in self.window_block_indexes else None)
-            for i in range(self.num_layers)
+            TransformerBlock(**cfg) for cfg in self._block_cfgs(layer_cfgs, block, rates)
         ])
         if final_norm:
             self.ln1 = build_norm_layer(norm_cfg, self.embed_dims)
-        if out_type == 'avg_featmap':
-            self.ln2 = build_norm_layer(norm_cfg, self.embed_dims)
+        self.build_pooling()
         self._freeze_stages()
+
+    @classmethod
+    def parse_arch(cls, arch: Union[str, Dict]) -> Dict:
+        """A copy of the arch settings ``arch`` names (``arch_zoo``; names in
+        ``CASE_SENSITIVE_ARCHS`` are matched exactly, others in any case) or of a
+        custom dict with ``ESSENTIAL_KEYS``."""
+        if isinstance(arch, str):
+            arch = cls.CASE_SENSITIVE_ARCHS.get(arch, arch)
+        return parse_arch(arch, cls.arch_zoo, cls.ESSENTIAL_KEYS)
+
+    def _from_arch(self, name: str, value, fallback) -> object:
+        """An argument given wins; left None, it takes the arch's value (else
+        ``fallback``)."""
+        if value is not None:
+            return value
+        in_arch = self.arch_settings.get(name)
+        return fallback if in_arch is None else in_arch
+
+    def _block_cfgs(self, layer_cfgs: Union[Dict, Sequence[Dict]], block: Dict,
+                    rates: List[float]) -> List[Dict]:
+        """``TransformerBlock`` arguments of every block: ``block`` with the block's
+        drop-path rate, then its ``layer_cfgs`` entry."""
+        layer_cfgs = per_block(layer_cfgs, self.num_layers)
+        allowed = set(inspect.signature(TransformerBlock).parameters)
+        cfgs = []
+        for i, layer_cfg in enumerate(layer_cfgs):
+            unknown = sorted(set(layer_cfg) - allowed)
+            if unknown:
+                raise ModelArgumentError(
+                    f'layer_cfgs[{i}] has unknown keys {unknown}: a block takes '
+                    f'{sorted(allowed)}')
+            cfg = {**block, 'drop_path_rate': rates[i], **layer_cfg}
+            mixer = MIXERS.get((cfg.get('attn_cfg') or {}).get('type', 'RoPEAttention'))
+            if getattr(mixer, 'needs_grid', False) and self.with_cls_token:
+                raise ModelArgumentError(
+                    f'block {i} ({mixer.__name__}: window / grid attention, e.g. '
+                    'window_block_indexes) needs with_cls_token=False: a class token '
+                    "cannot be split into windows (use out_type='featmap' as ViTDet "
+                    'does)')
+            cfgs.append(cfg)
+        return cfgs
+
+    def build_pooling(self) -> None:
+        """Subclass hook, run before freezing: the modules that pool block outputs
+        (here ``ln2`` of ``'avg_featmap'``)."""
+        if self.out_type == 'avg_featmap':
+            self.ln2 = build_norm_layer(self.norm_cfg, self.embed_dims)
 
     @property
     def out_channels(self) -> Tuple[int, ...]:
@@ -241,33 +293,24 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
 
     @property
     def out_strides(self) -> Optional[Tuple[int, ...]]:
-        """Input pixels per map pixel of each output (None: the outputs are no maps)."""
+        """Input pixels per output pixel of each NCHW map output (None: the outputs
+        are not maps)."""
         if self.out_type not in self.MAP_OUT_TYPES:
             return None
-        return (self.featmap_stride or self.patch_size, ) * len(self.out_indices)
+        return (self.featmap_stride or self.patch_size, ) * len(self.out_channels)
 
     def check_outputs(self, out_indices: Union[int, Sequence[int]]) -> None:
         """Subclass hook: refuse an ``out_type`` / ``out_indices`` pairing before any
         module is built (``out_indices`` as given; ``self.out_indices`` resolved)."""
 
-    def _build_position(self, rope_type: str, theta: float, anchor, ntk_alpha: float,
-                        temperature: float) -> None:
+    def _build_position(self, rope_cfg: Optional[Dict], temperature: float) -> None:
         if self.pos_embed_type == 'learned':
             num_patches = self.patch_resolution[0] * self.patch_resolution[1]
             self.pos_embed = nn.Parameter(torch.zeros(1, num_patches, self.embed_dims))
         elif self.pos_embed_type == 'sincos':
             self.pos_embed = SinCosPosEmbed2D(self.embed_dims, temperature)
-        elif self.pos_embed_type == 'rope':
-            head_dims = self.embed_dims // self.num_heads
-            self.rope = RotaryEmbedding2D(
-                head_dims,
-                rope_type=rope_type,
-                theta=theta,
-                anchor_grid=self.patch_resolution if anchor is None else anchor,
-                ntk_alpha=ntk_alpha)
-            # window-local coordinates are never rescaled (release ViTDet)
-            self.window_rope = RotaryEmbedding2D(
-                head_dims, '1d' if rope_type == '1d' else '2d', theta=theta)
+        elif rope_cfg is not None:
+            self.rope = RotaryEmbedding2D(self.embed_dims // self.num_heads, **rope_cfg)
 
     # ------------------------------------------------------------------ init / freeze
     def init_weights(self) -> None:
@@ -376,32 +419,23 @@ class PlainEncoder(FrozenStagesMixin, BaseBackbone):
             return None
         return self.rope.grid_tables(*grid_hw, device, self.cls_coord(grid_hw))
 
-    def window_tables(self, grid_hw: Tuple[int, int], device: torch.device):
-        """RoPE tables of the windowed blocks (see ``window_rope_coords``)."""
-        if self.pos_embed_type != 'rope':
-            return None
-        ws = self.window_size
-        if self.window_rope_coords == 'local':
-            return self.window_rope.grid_tables(ws, ws, device)
-        return self.rope.cached_tables(
-            ('windows', ws), lambda: window_coords(*grid_hw, ws, device), grid_hw, device)
-
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         return self.encode(x)
 
     def encode(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
-        """Embed, run the blocks up to the last of ``out_indices`` (``attn_mask``, a
-        boolean ``(B, 1, N, N)``, goes to every global block), format the outputs."""
+        """Embed, run the blocks up to the last of ``out_indices``, format the outputs.
+
+        Every block gets the same context by keyword: ``hw`` (the token grid),
+        ``rope`` (the grid's RoPE tables, None without RoPE) and ``attn_mask`` (a
+        boolean ``(B, 1, N, N)`` or None)."""
         input_hw = tuple(x.shape[-2:])
         x, grid_hw = self.embed(x)
-        global_args = (self.rope_tables(grid_hw, x.device), attn_mask)
-        window_args = (grid_hw, self.window_tables(grid_hw, x.device)) \
-            if self.window_block_indexes else None
+        context = dict(
+            hw=grid_hw, rope=self.rope_tables(grid_hw, x.device), attn_mask=attn_mask)
         outs: List[Tensor] = []
         with_cp = self.with_cp and self.training
         for i, layer in enumerate(self.layers[:max(self.out_indices) + 1]):
-            args = window_args if i in self.window_block_indexes else global_args
-            x = run_layer(layer, x, *args, with_cp=with_cp)
+            x = run_layer(layer, x, with_cp, **context)
             if i in self.out_indices:
                 outs.append(x)
         return self.format_outputs(outs, grid_hw, input_hw)

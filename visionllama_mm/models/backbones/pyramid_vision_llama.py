@@ -2,20 +2,19 @@
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
-from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
+from ...errors import ModelArgumentError
 from ...registry import MODELS
-from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, GlobalSubsampledAttention,
-                      LocallyGroupedAttention, RotaryEmbedding2D, TransformerBlock,
-                      check_heads, gsa_key_coords, swiglu_hidden_dims)
-from ..utils import (FrozenStagesMixin, check_choice, check_input_size, drop_path_rates,
-                     init_from_pretrained, normalize_out_indices, parse_arch, run_layer)
+from ..layers import (GSA_KEY_COORDS, ROPE_TYPES, RotaryEmbedding2D, TransformerBlock,
+                      build_patch_embed, check_heads, swiglu_hidden_dims)
+from ..utils import (FrozenStagesMixin, check_choice, check_input_size, check_rate,
+                     drop_path_rates, init_from_pretrained, normalize_out_indices,
+                     parse_arch, run_layer)
 
 
 def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> List:
@@ -23,8 +22,8 @@ def _per_stage(value: Union[int, Sequence[int]], num_stages: int, name: str) -> 
     if isinstance(value, int):
         return [value] * num_stages
     if len(value) != num_stages:
-        raise ValueError(f'{name} needs {num_stages} entries (one per stage), '
-                         f'got {value!r}')
+        raise ModelArgumentError(f'{name} needs {num_stages} entries (one per stage), '
+                                 f'got {value!r}')
     return list(value)
 
 
@@ -39,8 +38,9 @@ def _stage_anchors(anchor, num_stages: int) -> List[Tuple[float, float]]:
                                     and all(isinstance(a, (int, float)) for a in anchor)):
         return [pair(anchor)] * num_stages
     if len(anchor) != num_stages:
-        raise ValueError(f'rope_anchor needs an int, (H, W) or {num_stages} entries, '
-                         f'got {anchor!r}')
+        raise ModelArgumentError(
+            f'rope_anchor needs an int, (H, W) or {num_stages} entries, '
+            f'got {anchor!r}')
     return [pair(a) for a in anchor]
 
 
@@ -95,17 +95,24 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             by ``anchor_h / H``). Only used with ``rope_type='as2d'``.
         qkv_bias: bias of the q/k/v projections.
         layer_scale_init_value: layer-scale init (release 1e-4; 0 disables).
-        drop_rate / attn_drop_rate / drop_path_rate: dropouts; drop path ramps linearly
-            over all blocks.
-        norm_cfg: every norm after the patch embeddings: blocks, ``norm_list``,
-            ``norm`` (release: LN, eps 1e-5).
+        drop_rate / attn_drop_rate / drop_path_rate: dropouts, each in ``[0, 1)``;
+            drop path ramps linearly over all blocks.
+        norm_cfg: every norm: patch embeddings, blocks, GSA's reduction norm,
+            ``norm_list``, ``norm`` (release: LN, eps 1e-5).
         frozen_stages: freeze the first ``frozen_stages`` stages (embedding, blocks,
             stage norm).
         with_cp: activation checkpointing per block.
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
 
     Any input size works (512x512, 500x375, 1333x800): odd maps are padded by the patch
-    embeddings (as mmseg's Twins) and inside LSA/GSA.
+    embeddings (as mmseg's Twins) and inside LSA/GSA. Every block of a stage gets the
+    same context by keyword: ``hw`` (the stage grid) and ``rope`` (its RoPE tables,
+    GSA's queries); LSA builds its window-local tables and GSA its keys' tables from
+    the stage's RoPE settings.
+
+    Raises:
+        ModelArgumentError: (a ``ValueError``) for an argument the backbone cannot use,
+            naming it and the allowed values.
     """
     arch_zoo = {
         **dict.fromkeys(['s', 'small'],
@@ -125,6 +132,7 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                             num_heads=[4, 8, 16, 32])),
     }
     OUT_TYPES = ('featmap', 'avg_featmap')
+    #: the ``out_type`` values that give NCHW maps (what dense necks / heads take)
     MAP_OUT_TYPES = ('featmap', )
     ESSENTIAL_KEYS = ('embed_dims', 'depths', 'num_heads')
 
@@ -163,9 +171,11 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
             swiglu_hidden_dims(d) for d in self.embed_dims
         ]
         if not len(self.embed_dims) == len(self.num_heads) == len(ffn_dims) == num_stages:
-            raise ValueError('arch embed_dims, depths, num_heads (and '
-                             'feedforward_channels) need one entry per stage, got '
-                             f'{settings}')
+            raise ModelArgumentError(
+                'arch embed_dims, depths, num_heads (and '
+                'feedforward_channels) need one entry per stage, got '
+                f'{settings}')
+        self.patch_size = patch_size
         self.window_sizes = _per_stage(window_sizes, num_stages, 'window_sizes')
         self.sr_ratios = _per_stage(sr_ratios, num_stages, 'sr_ratios')
         anchors = _stage_anchors(rope_anchor, num_stages)
@@ -174,10 +184,17 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         check_choice('gsa_key_coords', gsa_key_coords, GSA_KEY_COORDS)
         for dims, heads in zip(self.embed_dims, self.num_heads):
             check_heads(dims, heads)
+        if not isinstance(in_channels, int) or isinstance(in_channels, bool) or \
+                in_channels < 1:
+            raise ModelArgumentError(
+                f'in_channels must be a positive int, got {in_channels!r}')
+        check_rate('drop_rate', drop_rate)
+        check_rate('attn_drop_rate', attn_drop_rate)
         self.out_indices = normalize_out_indices(out_indices, num_stages, 'stages')
         if out_type == 'avg_featmap' and self.out_indices != [num_stages - 1]:
-            raise ValueError('out_type="avg_featmap" pools the last stage: set '
-                             f'out_indices=({num_stages - 1},), got {out_indices!r}')
+            raise ModelArgumentError(
+                'out_type="avg_featmap" pools the last stage: set '
+                f'out_indices=({num_stages - 1},), got {out_indices!r}')
         self.out_type = out_type
         self.num_stages = num_stages
         self.gsa_key_coords = gsa_key_coords
@@ -186,66 +203,46 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
 
         self.patch_embeds = ModuleList()
         self.layers = ModuleList()
-        self.lsa_ropes = ModuleList()
-        self.gsa_ropes = ModuleList()
+        self.stage_ropes = ModuleList()
         dpr = drop_path_rates(drop_path_rate, sum(self.depths))
         cursor = 0
         for i, (dims, depth,
                 heads) in enumerate(zip(self.embed_dims, self.depths, self.num_heads)):
             self.patch_embeds.append(
-                PatchEmbed(
-                    in_channels=in_channels if i == 0 else self.embed_dims[i - 1],
-                    embed_dims=dims,
-                    conv_type='Conv2d',
-                    kernel_size=patch_size if i == 0 else 2,
-                    stride=patch_size if i == 0 else 2,
-                    padding='corner',
-                    norm_cfg=dict(type='LN')))
-            head_dim = dims // heads
-            self.gsa_ropes.append(
-                RotaryEmbedding2D(
-                    head_dim,
-                    rope_type,
-                    rope_theta,
-                    anchor_grid=anchors[i],
-                    ntk_alpha=ntk_alpha,
-                    as2d_scale=as2d_scale))  # validated there
-            self.lsa_ropes.append(
-                RotaryEmbedding2D(head_dim, '1d' if rope_type == '1d' else '2d',
-                                  rope_theta))
-            blocks = []
-            for j in range(depth):
-                if j % 2 == 0:
-                    attn = LocallyGroupedAttention(
-                        dims,
-                        heads,
-                        self.window_sizes[i],
-                        qkv_bias,
-                        attn_drop_rate,
-                        drop_rate,
-                        mask_padding=lsa_mask_padding)
-                else:
-                    attn = GlobalSubsampledAttention(
-                        dims,
-                        heads,
-                        self.sr_ratios[i],
-                        qkv_bias,
-                        attn_drop_rate,
-                        drop_rate,
-                        key_coords=gsa_key_coords)
-                blocks.append(
+                build_patch_embed(in_channels if i == 0 else self.embed_dims[i - 1], dims,
+                                  patch_size if i == 0 else 2, norm_cfg))
+            rope_cfg = dict(
+                rope_type=rope_type,
+                theta=rope_theta,
+                anchor_grid=anchors[i],
+                ntk_alpha=ntk_alpha,
+                as2d_scale=as2d_scale)
+            self.stage_ropes.append(RotaryEmbedding2D(dims // heads, **rope_cfg))
+            lsa = dict(
+                type='LocallyGroupedAttention',
+                window_size=self.window_sizes[i],
+                mask_padding=lsa_mask_padding)
+            gsa = dict(
+                type='GlobalSubsampledAttention',
+                sr_ratio=self.sr_ratios[i],
+                key_coords=gsa_key_coords)
+            self.layers.append(
+                ModuleList([
                     TransformerBlock(
                         dims,
                         heads,
                         ffn_dims[i],
+                        qkv_bias=qkv_bias,
                         ffn_bias=False,
                         layer_scale_init_value=layer_scale_init_value,
                         drop_path_rate=dpr[cursor + j],
+                        attn_drop_rate=attn_drop_rate,
+                        drop_rate=drop_rate,
                         norm_cfg=norm_cfg,
-                        attn=attn))
-            self.layers.append(ModuleList(blocks))
+                        attn_cfg=gsa if j % 2 else lsa,
+                        rope_cfg=rope_cfg) for j in range(depth)
+                ]))
             cursor += depth
-            in_channels = dims
         self.norm_after_stage = norm_after_stage
         if norm_after_stage:
             self.norm_list = ModuleList(
@@ -253,21 +250,6 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
         if out_type == 'avg_featmap':
             self.norm = build_norm_layer(norm_cfg, self.embed_dims[-1])
         self._freeze_stages()
-
-    @property
-    def out_channels(self) -> Tuple[int, ...]:
-        """Channels of each output, in output order."""
-        if self.out_type not in self.MAP_OUT_TYPES:
-            return (self.embed_dims[-1], )
-        return tuple(self.embed_dims[i] for i in self.out_indices)
-
-    @property
-    def out_strides(self) -> Optional[Tuple[int, ...]]:
-        """Input pixels per map pixel of each output (None: the outputs are no maps)."""
-        if self.out_type not in self.MAP_OUT_TYPES:
-            return None
-        strides = [e.projection.stride[0] for e in self.patch_embeds]
-        return tuple(math.prod(strides[:i + 1]) for i in self.out_indices)
 
     def init_weights(self) -> None:
         if init_from_pretrained(self):
@@ -294,28 +276,31 @@ class PyramidVisionLLaMA(FrozenStagesMixin, BaseBackbone):
                 modules.append(self.norm_list[i])
         return modules, []
 
-    def stage_tables(self, stage: int, hw: Tuple[int, int], device: torch.device):
-        """RoPE tables of one stage: ``(lsa, gsa_queries, gsa_keys)`` (cached)."""
-        ws = self.window_sizes[stage]
-        sr = self.sr_ratios[stage]
-        gsa_rope = self.gsa_ropes[stage]
-        lsa = self.lsa_ropes[stage].grid_tables(ws, ws, device)
-        queries = gsa_rope.grid_tables(*hw, device)
-        keys = gsa_rope.cached_tables(
-            ('gsa_keys', sr, self.gsa_key_coords),
-            lambda: gsa_key_coords(*hw, sr, self.gsa_key_coords, device), hw, device)
-        return lsa, queries, keys
+    @property
+    def out_channels(self) -> Tuple[int, ...]:
+        """Channels of each output, in output order."""
+        if self.out_type == 'avg_featmap':
+            return (self.embed_dims[-1], )
+        return tuple(self.embed_dims[i] for i in self.out_indices)
+
+    @property
+    def out_strides(self) -> Optional[Tuple[int, ...]]:
+        """Input pixels per output pixel of each NCHW map (None for
+        ``'avg_featmap'``): the patch size, then twice that per later stage."""
+        if self.out_type not in self.MAP_OUT_TYPES:
+            return None
+        return tuple(self.patch_size * 2**i for i in self.out_indices)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        check_input_size(x, self.patch_embeds[0].projection.kernel_size[0])
+        check_input_size(x, self.patch_size)
         outs = []
         batch = x.shape[0]
+        with_cp = self.with_cp and self.training
         for i in range(self.num_stages):
             x, hw = self.patch_embeds[i](x)
-            lsa, queries, keys = self.stage_tables(i, hw, x.device)
-            for j, block in enumerate(self.layers[i]):
-                args = (hw, lsa) if j % 2 == 0 else (hw, queries, keys)
-                x = run_layer(block, x, *args, with_cp=self.with_cp and self.training)
+            context = dict(hw=hw, rope=self.stage_ropes[i].grid_tables(*hw, x.device))
+            for block in self.layers[i]:
+                x = run_layer(block, x, with_cp, **context)
             if self.norm_after_stage:
                 x = self.norm_list[i](x)
             if i == self.num_stages - 1 and self.out_type == 'avg_featmap':

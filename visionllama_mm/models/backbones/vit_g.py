@@ -5,6 +5,7 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ..layers import MultiheadAttentionPooling
+from ..utils import passed_on
 from .plain_encoder import PlainEncoder
 
 
@@ -36,14 +37,16 @@ class ViTG(PlainEncoder):
             ``'base'``, ``'large'``, ``'huge'`` (the ViT family) or a dict with
             ``embed_dims``, ``num_layers``, ``num_heads``, ``feedforward_channels``.
             ``'G'`` and ``'g'`` are case-sensitive; every other name is not.
-        map_feedforward_channels: MLP width of the MAP head (defaults to the trunk's).
-        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s arguments; the defaults that
-            differ (``DEFAULTS``): ``patch_size=14``, ``pos_embed_type='learned'``
-            (made for the ``img_size`` grid, resized with ``interpolate_mode`` for
-            others, nothing stored), ``ffn_type='mlp'`` and ``out_type='map'``
-            ``(B, C)``: the MAP head on the last block (for fine-tuning with a
-            ``LinearClsHead``; needs ``out_indices=-1``). ``frozen_stages=num_layers``
-            freezes the whole backbone, MAP head included (a linear probe).
+        map_feedforward_channels: MLP width of the MAP head (None: the trunk's).
+        out_type: ``'map'`` ``(B, C)``: the MAP head on the last block (for
+            fine-tuning with a ``LinearClsHead``; needs ``out_indices=-1``), or one of
+            :class:`~.plain_encoder.PlainEncoder`'s.
+        patch_size / pos_embed_type / ffn_type: the release's 14, ``'learned'`` (made
+            for the ``img_size`` grid, resized with ``interpolate_mode`` for others,
+            nothing stored) and ``'mlp'``.
+        **kwargs: :class:`~.plain_encoder.PlainEncoder`'s other arguments (with its
+            defaults). ``frozen_stages=num_layers`` freezes the whole backbone, MAP
+            head included (a linear probe).
     """
     arch_zoo = {
         **dict.fromkeys(['t', 'tiny'], _arch(192, 12, 768, 3)),
@@ -60,22 +63,28 @@ class ViTG(PlainEncoder):
     ESSENTIAL_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'map')
 
-    DEFAULTS = dict(
-        patch_size=14, out_type='map', pos_embed_type='learned', ffn_type='mlp')
-
     def __init__(self,
                  arch: Union[str, Dict] = 'G',
                  map_feedforward_channels: Optional[int] = None,
+                 out_type: str = 'map',
+                 patch_size: int = 14,
+                 pos_embed_type: str = 'learned',
+                 ffn_type: str = 'mlp',
                  **kwargs) -> None:
-        super().__init__(arch, **{**self.DEFAULTS, **kwargs})
+        self.map_feedforward_channels = map_feedforward_channels  # build_pooling's
+        super().__init__(**passed_on(ViTG, locals()))
+
+    def build_pooling(self) -> None:
+        """The MAP head for ``'map'`` (frozen with every block)."""
+        super().build_pooling()
         if self.out_type == 'map':
             self.attn_pool = MultiheadAttentionPooling(
                 self.embed_dims,
                 self.num_heads,
-                map_feedforward_channels or self.arch_settings['feedforward_channels'],
+                self.map_feedforward_channels
+                or self.arch_settings['feedforward_channels'],
                 qkv_bias=self.qkv_bias,
                 norm_cfg=self.norm_cfg)
-            self._freeze_stages()  # again: the MAP head is frozen with every block
 
     def check_outputs(self, out_indices: Union[int, Sequence[int]]) -> None:
         if self.out_type == 'map' and self.out_indices != [self.num_layers - 1]:

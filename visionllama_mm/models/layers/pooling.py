@@ -12,8 +12,7 @@
   (``latent``, ``q``, ``kv``, ``proj``, ``norm``, ``mlp.fc1``, ``mlp.fc2``), so timm
   weights load one-to-one.
 
-Both attend through :func:`~.attention.rope_attention`
-(``F.scaled_dot_product_attention``)
+Both attend through :func:`~.attention.attend` (``F.scaled_dot_product_attention``)
 without rotary tables. Shapes: tokens ``(B, N, C)`` -> ``(B, C)``.
 """
 from typing import Optional
@@ -23,7 +22,8 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 from torch import Tensor, nn
 
-from .attention import check_heads, rope_attention
+from ...errors import ModelArgumentError
+from .attention import attend, check_heads
 from .ffn import GELUMLP
 
 
@@ -31,6 +31,12 @@ def _check_tokens(x: Tensor, embed_dims: int, name: str) -> None:
     if x.ndim != 3 or x.shape[-1] != embed_dims:
         raise ValueError(f'{name} expects tokens (B, N, {embed_dims}), got '
                          f'{tuple(x.shape)}')
+
+
+def _check_sizes(embed_dims: int, num_heads: int, num_queries: int) -> None:
+    check_heads(embed_dims, num_heads)
+    if not isinstance(num_queries, int) or num_queries < 1:
+        raise ModelArgumentError(f'num_queries must be >= 1, got {num_queries!r}')
 
 
 def _split_heads(x: Tensor, num_heads: int) -> Tensor:
@@ -65,9 +71,7 @@ class AttentionPooling(nn.Module):
                  use_batch_norm: bool = True,
                  qkv_bias: bool = False) -> None:
         super().__init__()
-        check_heads(embed_dims, num_heads)
-        if num_queries < 1:
-            raise ValueError(f'num_queries must be >= 1, got {num_queries}')
+        _check_sizes(embed_dims, num_heads, num_queries)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.bn = nn.BatchNorm1d(embed_dims, affine=False, eps=1e-6) \
@@ -88,7 +92,7 @@ class AttentionPooling(nn.Module):
         _check_tokens(x, self.embed_dims, type(self).__name__)
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
         q = self.cls_token.expand(x.shape[0], -1, -1)
-        out = rope_attention(
+        out = attend(
             _split_heads(q, self.num_heads), _split_heads(self.k(x), self.num_heads),
             _split_heads(self.v(x), self.num_heads))
         return out.mean(dim=1)
@@ -123,9 +127,7 @@ class MultiheadAttentionPooling(nn.Module):
                  qkv_bias: bool = True,
                  norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        check_heads(embed_dims, num_heads)
-        if num_queries < 1:
-            raise ValueError(f'num_queries must be >= 1, got {num_queries}')
+        _check_sizes(embed_dims, num_heads, num_queries)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.latent = nn.Parameter(torch.zeros(1, num_queries, embed_dims))
@@ -148,7 +150,7 @@ class MultiheadAttentionPooling(nn.Module):
         q = self.q(self.latent.expand(x.shape[0], -1, -1))
         k, v = self.kv(x).chunk(2, dim=-1)
         y = self.proj(
-            rope_attention(
+            attend(
                 _split_heads(q, self.num_heads), _split_heads(k, self.num_heads),
                 _split_heads(v, self.num_heads)))
         y = y + self.mlp(self.norm(y))

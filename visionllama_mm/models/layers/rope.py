@@ -32,30 +32,13 @@ from typing import Callable, Hashable, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from ...errors import ModelArgumentError
+from .coords import grid_coords
 from .table_cache import TableCache
 
 ROPE_TYPES = ('1d', '2d', 'as2d', 'ntk')
 AS2D_SCALES = ('per_axis', 'height')
 RopeTables = Tuple[Tensor, Tensor]
-
-
-def grid_coords(height: int,
-                width: int,
-                device: Optional[torch.device] = None,
-                cls_coord: Optional[Sequence[float]] = None) -> Tensor:
-    """Row-major ``(x, y)`` coordinates of a ``height x width`` grid, ``(1, N, 2)``.
-
-    ``cls_coord``, if given, is prepended as the coordinate of a leading class token.
-    """
-    ys, xs = torch.meshgrid(
-        torch.arange(height, device=device, dtype=torch.float32),
-        torch.arange(width, device=device, dtype=torch.float32),
-        indexing='ij')
-    coords = torch.stack((xs.flatten(), ys.flatten()), dim=-1)
-    if cls_coord is not None:
-        cls = torch.tensor([list(cls_coord)], device=device, dtype=torch.float32)
-        coords = torch.cat((cls, coords), dim=0)
-    return coords.unsqueeze(0)
 
 
 def rotate_pairs(x: Tensor) -> Tensor:
@@ -96,6 +79,11 @@ def _complex_viewable(x: Tensor) -> bool:
         all(stride % 2 == 0 for stride in x.stride()[:-1])
 
 
+def _finite_above(value, bound: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value) and value > bound
+
+
 def _anchor_pair(anchor) -> Tuple[float, float]:
     """``14`` or ``(H, W)`` -> ``(H, W)`` floats; both finite and > 0, else an error
     naming the backbones' ``rope_anchor`` (0 would collapse every position to one,
@@ -103,8 +91,9 @@ def _anchor_pair(anchor) -> Tuple[float, float]:
     pair = (anchor, anchor) if isinstance(anchor, (int, float)) else tuple(anchor)
     if len(pair) != 2 or not all(
             isinstance(a, (int, float)) and math.isfinite(a) and a > 0 for a in pair):
-        raise ValueError('rope_anchor / anchor_grid must be a number or (H, W) numbers '
-                         f'> 0 (the training token grid, e.g. (14, 14)), got {anchor!r}')
+        raise ModelArgumentError(
+            'rope_anchor / anchor_grid must be a number or (H, W) numbers '
+            f'> 0 (the training token grid, e.g. (14, 14)), got {anchor!r}')
     return float(pair[0]), float(pair[1])
 
 
@@ -141,20 +130,27 @@ class RotaryEmbedding2D(nn.Module):
                  as2d_scale: str = 'per_axis') -> None:
         super().__init__()
         if rope_type not in ROPE_TYPES:
-            raise ValueError(f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
+            raise ModelArgumentError(
+                f'rope_type must be one of {ROPE_TYPES}, got {rope_type!r}')
         multiple = 2 if rope_type == '1d' else 4
         if head_dim % multiple:
-            raise ValueError(f'head_dim must be a multiple of {multiple} for '
-                             f'rope_type={rope_type!r}, got {head_dim}')
+            raise ModelArgumentError(f'head_dim must be a multiple of {multiple} for '
+                                     f'rope_type={rope_type!r}, got {head_dim}')
         if rope_type == 'as2d' and anchor_grid is None:
-            raise ValueError('rope_type="as2d" needs anchor_grid=(H, W), got None')
+            raise ModelArgumentError(
+                'rope_type="as2d" needs anchor_grid=(H, W), got None')
         if anchor_grid is not None:
             anchor_grid = _anchor_pair(anchor_grid)
-        if ntk_alpha <= 0:
-            raise ValueError(f'ntk_alpha must be > 0, got {ntk_alpha}')
+        if not _finite_above(ntk_alpha, 0):
+            raise ModelArgumentError(f'ntk_alpha must be a finite number > 0 (1: no NTK '
+                                     f'scaling), got {ntk_alpha!r}')
+        if not _finite_above(theta, 1):
+            raise ModelArgumentError(
+                'rope_theta / theta must be a finite number > 1 (the RoPE base: 10000 in '
+                f'VisionLLaMA and LLaMA), got {theta!r}')
         if as2d_scale not in AS2D_SCALES:
-            raise ValueError(f'as2d_scale must be one of {AS2D_SCALES}, '
-                             f'got {as2d_scale!r}')
+            raise ModelArgumentError(f'as2d_scale must be one of {AS2D_SCALES}, '
+                                     f'got {as2d_scale!r}')
         self.as2d_scale = as2d_scale
         self.head_dim = head_dim
         self.rope_type = rope_type

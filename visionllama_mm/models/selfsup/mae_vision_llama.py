@@ -6,10 +6,11 @@ from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.selfsup.mae import MAEViT
 from torch import Tensor
 
+from ...errors import ModelArgumentError
 from ...registry import MODELS
 from ..backbones.vision_llama import VisionLLaMA
 from ..layers import grid_coords
-from ..utils import run_layer
+from ..utils import check_rate, passed_on, run_layer
 
 
 @MODELS.register_module()
@@ -32,23 +33,21 @@ class MAEVisionLLaMA(VisionLLaMA):
             visible patches and the class token is prepended before the final norm;
             ``True``: the class token goes through the blocks at its RoPE coordinate.
         out_type: output of the unmasked forward; defaults to ``'raw'`` as MAEViT.
-        **kwargs: the other :class:`VisionLLaMA` arguments.
+        **kwargs: the other :class:`VisionLLaMA` arguments (with its defaults).
     """
-
-    DEFAULTS = dict(VisionLLaMA.DEFAULTS, out_type='raw')
 
     def __init__(self,
                  arch: Union[str, dict] = 'b-mae',
                  mask_ratio: float = 0.75,
                  cls_token_in_blocks: bool = False,
+                 out_type: str = 'raw',
                  **kwargs) -> None:
         if not kwargs.get('with_cls_token', True):
-            raise ValueError('MAEVisionLLaMA needs with_cls_token=True: '
-                             'MAEPretrainDecoder treats the first token as the class '
-                             'token')
-        super().__init__(arch, **kwargs)
-        if not 0 <= mask_ratio < 1:
-            raise ValueError(f'mask_ratio must be in [0, 1), got {mask_ratio}')
+            raise ModelArgumentError('MAEVisionLLaMA needs with_cls_token=True: '
+                                     'MAEPretrainDecoder treats the first token as the '
+                                     'class token')
+        check_rate('mask_ratio', mask_ratio, '0.75')
+        super().__init__(**passed_on(MAEVisionLLaMA, locals()))
         self.mask_ratio = mask_ratio
         self.cls_token_in_blocks = cls_token_in_blocks
 
@@ -96,8 +95,7 @@ class MAEVisionLLaMA(VisionLLaMA):
         tokens = self.drop_after_pos(tokens)
         rope = self.rope(coords, grid_hw)  # per sample: (B, N, Hc)
         for layer in self.layers:
-            tokens = run_layer(
-                layer, tokens, rope, with_cp=self.with_cp and self.training)
+            tokens = run_layer(layer, tokens, self.with_cp and self.training, rope=rope)
         if not self.cls_token_in_blocks:
             tokens = torch.cat((cls, tokens), dim=1)
         if self.final_norm:
