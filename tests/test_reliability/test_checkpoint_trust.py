@@ -125,6 +125,22 @@ def test_testing_and_publishing_never_run_config_text(trained, tmp_path):
     assert marker.exists()
 
 
+def test_our_api_never_builds_from_config_text(trained, tmp_path):
+    from visionllama_mm.apis import get_model
+    from visionllama_mm.errors import UserError
+    marker = tmp_path / 'PWNED'
+    evil = with_config_text(trained / 'epoch_1.pth', tmp_path / 'evil.pth', marker)
+    with pytest.raises(UserError, match='never used'):  # the model=None pattern
+        get_model(None, pretrained=str(evil))
+    with pytest.raises(UserError):  # a weights file is no model name
+        get_model(str(evil))
+    model = get_model(CLS, pretrained=str(evil))  # weights only, from the file
+    assert torch.equal(
+        model.backbone.cls_token,
+        torch.load(evil, weights_only=True)['state_dict']['backbone.cls_token'])
+    assert not marker.exists()
+
+
 def flipped(src, dst):
     """``src`` with one weight set to 3.4e38 (finite) and saved again as is."""
     checkpoint = torch.load(src, map_location='cpu', weights_only=True)
