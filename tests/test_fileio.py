@@ -1,8 +1,12 @@
-"""Weights-only checkpoint files: the reversible encoding, clear load errors, and no
-code execution from a pickled file on any loading path of the package."""
+"""Weights-only checkpoint files: the reversible encoding, clear load errors, no
+code execution from a pickled file on any loading path of the package, the SHA-256
+record of every tensor, published-file names, config text removed on load, and the
+atomic file back end of AtomicCheckpointHook."""
+import re
 import subprocess
 import sys
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +15,11 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 
-from visionllama_mm.fileio import (CheckpointLoadError, from_weights_only,
-                                   load_checkpoint_file, to_weights_only)
+from visionllama_mm.fileio import (ATOMIC_BACKEND, INTEGRITY_KEY, AtomicLocalBackend,
+                                   CheckpointLoadError, file_sha256, from_weights_only,
+                                   load_checkpoint_file, publish_checkpoint,
+                                   register_atomic_backend, save_checkpoint_file,
+                                   strip_config_text, to_weights_only)
 
 
 def runner_like(tmp_path):
@@ -179,3 +186,165 @@ def test_no_loading_path_of_ours_executes_a_pickle_payload(tmp_path):
                              text=True)
     assert publish.returncode != 0 and 'holds pickled' in publish.stderr
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ integrity (#22)
+def training_like():
+    return {
+        'meta': {
+            'epoch': 1,
+            'dataset_meta': {
+                'classes': ('a', 'b')
+            },
+            'cfg': 'model = dict()'
+        },
+        'state_dict':
+        OrderedDict(w=torch.randn(3, 4), t=torch.randn(4, 3).t(), h=torch.ones(2).half()),
+        'optimizer': {
+            'state': {
+                0: {
+                    'exp_avg': torch.zeros(3, 4)
+                }
+            },
+            'param_groups': [{
+                'lr': 0.1
+            }]
+        },
+    }
+
+
+def test_sha256_per_tensor_names_the_first_changed_tensor(tmp_path):
+    path = tmp_path / 'epoch_1.pth'
+    save_checkpoint_file(training_like(), str(path))
+    raw = torch.load(path, weights_only=True)  # plain torch reads it
+    assert set(raw[INTEGRITY_KEY]) == {'state_dict', 'optimizer'}
+    assert list(raw[INTEGRITY_KEY]['state_dict']) == ["['w']", "['t']", "['h']"]
+    load_checkpoint_file(str(path))  # verified
+
+    flipped = dict(raw, state_dict=OrderedDict(raw['state_dict']))
+    flipped['state_dict']['t'] = raw['state_dict']['t'].clone()
+    flipped['state_dict']['t'][1, 2] = 3.4e38  # finite: nothing else would notice
+    torch.save(flipped, path)
+    with pytest.raises(
+            CheckpointLoadError,
+            match=rf"{path} was changed or damaged.*state_dict\['t'\] differs"):
+        load_checkpoint_file(str(path))
+
+    del flipped['state_dict']['t']
+    flipped['state_dict']['extra'] = torch.ones(1)
+    torch.save(flipped, path)
+    with pytest.raises(CheckpointLoadError, match=r"state_dict\['t'\] is missing"):
+        load_checkpoint_file(str(path))
+
+    torch.save(dict(raw, **{INTEGRITY_KEY: 'anything'}), path)  # a forged record
+    with pytest.raises(CheckpointLoadError, match='is not a SHA-256 record'):
+        load_checkpoint_file(str(path))
+
+    # a tool that drops a whole entry (the optimizer, as upstream publish tools do)
+    del raw['optimizer']
+    torch.save(raw, path)
+    assert load_checkpoint_file(str(path))['meta']['epoch'] == 1
+
+
+def test_published_file_carries_weights_and_dataset_meta_and_its_hash(tmp_path):
+    src = tmp_path / 'epoch_1.pth'
+    checkpoint = training_like()
+    checkpoint['message_hub'] = {'runtime_info': {'cfg': 'model = dict()', 'iter': 2}}
+    save_checkpoint_file(checkpoint, str(src))
+    published = publish_checkpoint(str(src), str(tmp_path / 'model.pth'))
+    assert re.fullmatch(r'model-[0-9a-f]{8}\.pth', Path(published).name)
+    assert file_sha256(published).startswith(published[-12:-4])
+    data = torch.load(published, weights_only=True)
+    assert set(data) == {'state_dict', 'meta'}
+    assert data['meta'] == {'dataset_meta': {'classes': ('a', 'b')}}
+    assert load_checkpoint_file(published)['state_dict'].keys() == {'w', 't', 'h'}
+
+    data['state_dict']['w'][0, 0] += 1  # changed and saved under the same name
+    torch.save(data, published)
+    with pytest.raises(
+            CheckpointLoadError, match=f'{published} is named as a published file whose'):
+        load_checkpoint_file(published)
+
+
+def test_config_text_is_removed_unread():
+    checkpoint = {
+        'meta': {
+            'config': 'open("x", "w")',
+            'cfg': 'a = 1',
+            'epoch': 1
+        },
+        'message_hub': {
+            'runtime_info': {
+                'cfg': 'a = 1',
+                'iter': 2
+            }
+        }
+    }
+    assert strip_config_text(checkpoint) == [
+        "['meta']['config']", "['meta']['cfg']", "['message_hub']['runtime_info']['cfg']"
+    ]
+    assert checkpoint == {
+        'meta': {
+            'epoch': 1
+        },
+        'message_hub': {
+            'runtime_info': {
+                'iter': 2
+            }
+        }
+    }
+    assert strip_config_text({'state_dict': {}}) == []
+
+
+# ---------------------------------------------------------- atomic back end (#23)
+def put(path, checkpoint):
+    from mmengine.runner.checkpoint import save_checkpoint
+    save_checkpoint(checkpoint, str(path), backend_args=dict(backend=ATOMIC_BACKEND))
+
+
+def test_atomic_backend_put_is_atomic_and_checked(tmp_path, monkeypatch):
+    from mmengine.fileio import LocalBackend
+    register_atomic_backend()
+    target = tmp_path / 'iter_1.pth'
+    target.write_bytes(b'previous good file')
+
+    def dying_put(backend, obj, filepath):  # the write is cut off half way
+        Path(filepath).write_bytes(obj[:len(obj) // 2])
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalBackend, 'put', dying_put)
+        with pytest.raises(KeyboardInterrupt):
+            put(target, {'state_dict': {'w': torch.ones(100)}})
+    assert target.read_bytes() == b'previous good file'
+    # a file that would not load weights-only never takes the name
+    with pytest.raises(CheckpointLoadError, match='holds pickled'):
+        put(target, {'state_dict': {'w': torch.ones(100)}, 'meta': {'x': Path('.')}})
+    assert target.read_bytes() == b'previous good file'
+    put(target, {'state_dict': {'w': torch.ones(100)}})
+    assert torch.load(target, weights_only=True)['state_dict']['w'].sum() == 100
+    assert not list(tmp_path.glob('.*.tmp'))
+
+
+def test_atomic_backend_removes_only_after_the_next_write(tmp_path):
+    from mmengine.fileio import get_file_backend
+    backend = get_file_backend(
+        str(tmp_path), backend_args=dict(backend=register_atomic_backend()))
+    assert isinstance(backend, AtomicLocalBackend)
+    old = tmp_path / 'best_acc_epoch_1.pth'
+    put(old, {'state_dict': {'w': torch.ones(1)}})
+    backend.remove(str(old))  # mmengine's CheckpointHook: remove, then save
+    assert old.is_file()
+    with pytest.raises(CheckpointLoadError):  # the new file fails: the old one stays
+        put(tmp_path / 'best_acc_epoch_2.pth', {'meta': {'x': Path('.')}})
+    assert old.is_file()
+    put(tmp_path / 'best_acc_epoch_2.pth', {'state_dict': {'w': torch.ones(1)}})
+    assert not old.exists() and (tmp_path / 'best_acc_epoch_2.pth').is_file()
+    with pytest.raises(FileNotFoundError):
+        backend.remove(str(old))
+    # a strategy of mmengine's FlexibleRunner writes the new file itself:
+    # AtomicCheckpointHook carries the removals out after its save step
+    new = tmp_path / 'best_acc_epoch_2.pth'
+    backend.remove(str(new))
+    AtomicLocalBackend.flush_removals(str(tmp_path))
+    assert not new.exists()

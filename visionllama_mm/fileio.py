@@ -12,23 +12,34 @@ the tools use; importing it changes nothing in mmengine or torch:
   become tagged tensors, ``HistoryBuffer`` a tagged dict; anything else is an error
   naming the entry, never a file that cannot be loaded later;
 - :func:`load_checkpoint_file`: ``torch.load(weights_only=True)`` of a local file with
-  a :class:`CheckpointLoadError` naming the file and what to do;
+  a :class:`CheckpointLoadError` naming the file and what to do, its integrity checked
+  (:func:`verify_integrity`, :func:`check_published_name`) and the config text that
+  mmengine would execute removed (:func:`strip_config_text`);
 - :func:`load_training_checkpoint`: the same for the VisionLLaMA release's training
   checkpoints, with an explicit allow-list of the few Python objects they hold
   (:data:`TRAINING_CHECKPOINT_GLOBALS`, each with why it cannot run code);
-- atomic-write and checkpoint-listing helpers.
+- integrity: :func:`record_integrity` stores a SHA-256 of every tensor in the
+  checkpoints this package writes, :func:`verify_integrity` names the first tensor that
+  changed since;
+- atomic writes (:func:`atomic_path`, :class:`AtomicLocalBackend`, the file back end of
+  ``AtomicCheckpointHook``), :func:`save_checkpoint_file`, :func:`publish_checkpoint`
+  and checkpoint listing.
 """
 import argparse
+import hashlib
 import os
 import os.path as osp
 import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Any, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.fileio import LocalBackend, register_backend
 
 from .errors import CheckpointLoadError
 
@@ -125,7 +136,7 @@ def decode_in_place(checkpoint: dict) -> None:
     """:func:`from_weights_only` on each entry of ``checkpoint`` (the dict object the
     runner keeps using after ``after_load_checkpoint``)."""
     for key, value in list(checkpoint.items()):
-        if key != 'state_dict':  # tensors only: nothing to decode
+        if key not in ('state_dict', INTEGRITY_KEY):  # nothing to decode
             checkpoint[key] = from_weights_only(value)
 
 
@@ -153,19 +164,27 @@ def _unpickling_reason(err: pickle.UnpicklingError) -> str:
 def load_checkpoint_file(filename: str,
                          map_location: Any = 'cpu',
                          mmap: bool = False,
-                         allowed: 'AllowList' = ()) -> Any:
+                         allowed: 'AllowList' = (),
+                         verify: bool = True) -> Any:
     """``torch.load(filename, weights_only=True)`` with errors that name the file.
 
-    ``mmap=True`` reads the structure without the tensor data (a cheap check that
-    a file is complete and weights-only loadable). ``allowed``: ``(object, name in
-    the pickle, reason)`` of globals the file may name besides tensors (as
-    :data:`TRAINING_CHECKPOINT_GLOBALS`), allowed only during this call.
+    ``mmap=True`` maps the tensor data instead of reading it into memory (a cheap
+    check that a file is complete and weights-only loadable). ``allowed``: ``(object,
+    name in the pickle, reason)`` of globals the file may name besides tensors (as
+    :data:`TRAINING_CHECKPOINT_GLOBALS`), allowed only during this call. With
+    ``verify=True`` (default) the file's integrity is checked
+    (:func:`check_published_name` for a file named ``NAME-<sha256 prefix>.pth``,
+    :func:`verify_integrity` for a file with a recorded SHA-256 per tensor) and the
+    config text mmengine would execute is removed from the result
+    (:func:`strip_config_text`).
 
     Raises:
         FileNotFoundError: no such file.
-        CheckpointLoadError: the file is truncated or corrupt, or holds pickled Python
+        CheckpointLoadError: the file is truncated or corrupt, holds pickled Python
             objects (e.g. mmengine's own training checkpoints, which are not written
-            by :class:`~visionllama_mm.engine.AtomicCheckpointHook`).
+            by :class:`~visionllama_mm.engine.AtomicCheckpointHook`), or was changed
+            since it was written (a tensor whose SHA-256 differs, or a published file
+            whose name does not match its content).
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -175,7 +194,7 @@ def load_checkpoint_file(filename: str,
                                   "torch's legacy (pre-1.6) format (not a zip archive)")
     try:
         with torch.serialization.safe_globals([(obj, name) for obj, name, _ in allowed]):
-            return torch.load(
+            checkpoint = torch.load(
                 filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         reason = _unpickling_reason(err)
@@ -200,6 +219,156 @@ def load_checkpoint_file(filename: str,
         raise CheckpointLoadError(
             f'checkpoint {filename} is truncated or corrupt ({type(err).__name__}: '
             f'{err})') from err
+    if verify:
+        check_published_name(filename)
+        verify_integrity(checkpoint, filename)
+        strip_config_text(checkpoint)
+    return checkpoint
+
+
+# ---------------------------------------------------------------------- integrity
+#: Top-level key of the integrity record in the checkpoints this package writes:
+#: ``{entry: {path of a tensor inside the entry: SHA-256 hex digest}}``.
+INTEGRITY_KEY = 'tensor_sha256'
+
+
+def iter_tensors(value: Any, path: str = '') -> Iterator[Tuple[str, torch.Tensor]]:
+    """``(path, tensor)`` for every tensor under ``value`` (dicts in their order,
+    lists and tuples by index); a path reads like ``"['state'][0]['exp_avg']"``."""
+    if isinstance(value, torch.Tensor):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_tensors(item, f'{path}[{key!r}]')
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from iter_tensors(item, f'{path}[{index}]')
+
+
+def tensor_sha256(tensor: torch.Tensor) -> str:
+    """SHA-256 (hex) of a tensor's dtype, shape and values (its bytes in C order);
+    the same on every device and for every memory layout of the same values."""
+    tensor = tensor.detach()
+    if tensor.layout != torch.strided:
+        tensor = tensor.to_dense()
+    tensor = tensor.cpu().contiguous()
+    digest = hashlib.sha256(f'{tensor.dtype} {tuple(tensor.shape)}'.encode())
+    if tensor.numel():
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def record_integrity(checkpoint: dict, entries: Optional[Iterable[str]] = None) -> None:
+    """Store the SHA-256 of every tensor of ``checkpoint`` (or of its ``entries``)
+    under :data:`INTEGRITY_KEY`, in place; :func:`verify_integrity` checks them."""
+    record = checkpoint.setdefault(INTEGRITY_KEY, {})
+    names = [k for k in checkpoint if k != INTEGRITY_KEY] if entries is None \
+        else list(entries)
+    for name in names:
+        digests = {path: tensor_sha256(t) for path, t in iter_tensors(checkpoint[name])}
+        if digests:
+            record[name] = digests
+
+
+def verify_integrity(checkpoint: Any, filename: str) -> None:
+    """Check the tensors of ``checkpoint`` against its integrity record.
+
+    An entry that a tool removed as a whole (e.g. ``optimizer``, dropped by the
+    publish tools) is not an error; a changed, missing or added tensor in an entry
+    that is there is. A checkpoint without a record passes (files of other tools).
+
+    Raises:
+        CheckpointLoadError: naming ``filename``, the first differing tensor (in the
+            order they were written) and how many differ.
+    """
+    if not isinstance(checkpoint, dict) or INTEGRITY_KEY not in checkpoint:
+        return
+    record = checkpoint[INTEGRITY_KEY]
+    if not isinstance(record, dict) or not all(
+            isinstance(v, dict) for v in record.values()):
+        raise CheckpointLoadError(
+            f'checkpoint {filename}: its {INTEGRITY_KEY!r} entry is not a SHA-256 '
+            'record of its tensors (a dict per entry): the file was changed or damaged '
+            'after it was written')
+    problems: List[str] = []
+    for name, digests in record.items():
+        if name not in checkpoint:
+            continue
+        actual = dict(iter_tensors(checkpoint[name]))
+        for path, expected in digests.items():
+            tensor = actual.pop(path, None)
+            if tensor is None:
+                problems.append(f'{name}{path} is missing')
+            elif tensor_sha256(tensor) != expected:
+                problems.append(f'{name}{path} differs from the SHA-256 recorded when '
+                                'the file was written')
+        added = [f'{name}{path} was added after the file was written' for path in actual]
+        problems += added
+    if problems:
+        raise CheckpointLoadError(
+            f'checkpoint {filename} was changed or damaged after it was written: '
+            f'{problems[0]} ({len(problems)} tensor(s) in all). Its values cannot be '
+            'trusted; use another copy of the file or an earlier checkpoint.')
+
+
+#: OpenMMLab's published-file names: ``NAME-<first 8 hex digits of its SHA-256>.pth``.
+PUBLISHED_NAME = re.compile(r'-([0-9a-f]{8})\.pth$')
+
+
+def file_sha256(filename: str) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 16 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(filename, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 24), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_published_name(filename: str) -> None:
+    """Check a file named like a published checkpoint (``NAME-1a2b3c4d.pth``, as
+    :func:`publish_checkpoint` and OpenMMLab's ``publish_model.py`` name them): its
+    SHA-256 must start with those digits.
+
+    Raises:
+        CheckpointLoadError: naming the file, both hashes and the fix.
+    """
+    match = PUBLISHED_NAME.search(osp.basename(filename))
+    if match is None:
+        return
+    actual = file_sha256(filename)
+    if not actual.startswith(match.group(1)):
+        raise CheckpointLoadError(
+            f'checkpoint {filename} is named as a published file whose SHA-256 starts '
+            f'with {match.group(1)}, but its SHA-256 is {actual}: the file was changed '
+            'or damaged after it was published (or only partly downloaded). Download '
+            'or copy it again; if that suffix is no hash, rename the file.')
+
+
+# -------------------------------------------------------------------- config text
+#: Entries where mmengine keeps a config as Python text, which ``Config.fromstring``
+#: executes: ``Runner.resume`` runs ``meta['config']``, the inferencers with
+#: ``model=None`` run ``message_hub['runtime_info']['cfg']`` or ``meta['cfg']``.
+CONFIG_TEXT_ENTRIES = (
+    ('meta', 'config'),
+    ('meta', 'cfg'),
+    ('message_hub', 'runtime_info', 'cfg'),
+)
+
+
+def strip_config_text(checkpoint: Any) -> List[str]:
+    """Remove the config text of :data:`CONFIG_TEXT_ENTRIES` from a loaded checkpoint,
+    in place, unread: nothing downstream (mmengine's resume, an inferencer, a file
+    written from it) can execute it. Returns the removed entries, e.g.
+    ``["meta['config']"]``."""
+    removed = []
+    for *parents, key in CONFIG_TEXT_ENTRIES:
+        node = checkpoint
+        for parent in parents:
+            node = node.get(parent) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            del node[key]
+            removed.append(''.join(f'[{k!r}]' for k in (*parents, key)))
+    return removed
 
 
 # ------------------------------------------------------------------ atomic writes
@@ -230,18 +399,147 @@ def publish_file(tmp: str, final: str) -> None:
     fsync_path(osp.dirname(osp.abspath(final)))
 
 
-def atomic_write_text(path: str, text: str) -> None:
-    """Write a small text file (``last_checkpoint``) atomically."""
-    tmp = osp.join(
-        osp.dirname(osp.abspath(path)), f'.{osp.basename(path)}.{os.getpid()}.tmp')
+def temporary_name(final: str) -> str:
+    """The hidden temporary file :func:`atomic_path` writes ``final`` through:
+    ``.NAME.<pid>.tmp`` in the same directory (``os.replace`` is atomic there)."""
+    final = osp.abspath(final)
+    return osp.join(osp.dirname(final), f'.{osp.basename(final)}.{os.getpid()}.tmp')
+
+
+@contextmanager
+def atomic_path(final: str, checkpoint: bool = False) -> Iterator[str]:
+    """Yield a temporary path to write ``final`` through; on success it is
+    ``fsync`` ed and renamed over ``final`` (with ``checkpoint=True`` only after it
+    loaded weights-only), else removed. A reader never sees a half-written ``final``;
+    a process killed while writing leaves the previous ``final`` (or none) and the
+    temporary file."""
+    tmp = temporary_name(final)
+    os.makedirs(osp.dirname(tmp), exist_ok=True)
     try:
-        with open(tmp, 'w') as f:
-            f.write(text)
-            f.flush()
-        publish_file(tmp, path)
+        yield tmp
+        if checkpoint:
+            load_checkpoint_file(tmp, mmap=True, verify=False)
+        publish_file(tmp, osp.abspath(final))
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's ``LocalBackend`` whose writes are atomic and whose removals wait for
+    the next write: the file back end of
+    :class:`~visionllama_mm.engine.AtomicCheckpointHook`.
+
+    - ``put`` writes through :func:`atomic_path` (``LocalBackend.put`` to a hidden
+      temporary file, a ``.pth`` file checked to load weights-only, ``fsync``, rename),
+      so a kill during a save never leaves a truncated file under the final name;
+    - ``remove`` of a file is carried out once the next ``put`` into the same directory
+      has completed: mmengine's ``CheckpointHook`` removes the oldest checkpoint
+      (``max_keep_ckpts``) and the previous ``best_*.pth`` *before* it writes the new
+      one, so a kill in between would leave none; with this back end it leaves both.
+
+    Selected through mmengine's public file API: ``backend_args=dict(backend=
+    register_atomic_backend())``.
+    """
+    #: directory -> files whose removal waits; class-wide, since mmengine builds a
+    #: new back end object for every call of ``get_file_backend``.
+    _pending: Dict[str, List[str]] = {}
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        final = osp.abspath(str(filepath))
+        with atomic_path(final, checkpoint=final.endswith('.pth')) as tmp:
+            super().put(obj, tmp)
+        pending = self._pending.get(osp.dirname(final), [])
+        if final in pending:  # written again: keep it
+            pending.remove(final)
+        self.flush_removals(osp.dirname(final))
+
+    @classmethod
+    def flush_removals(cls, directory: str) -> None:
+        """Carry out the removals waiting in ``directory``: call once its new file is
+        complete (``put`` does; ``AtomicCheckpointHook`` does after each save step, for
+        runners whose strategies write files themselves)."""
+        for path in cls._pending.pop(osp.abspath(directory), []):
+            if osp.isfile(path):
+                os.remove(path)
+
+    def remove(self, filepath: Union[str, Path]) -> None:
+        path = osp.abspath(str(filepath))
+        if not osp.isfile(path):
+            super().remove(filepath)  # mmengine's errors for a directory / no file
+            return
+        pending = self._pending.setdefault(osp.dirname(path), [])
+        if path not in pending:
+            pending.append(path)
+
+
+#: Name of :class:`AtomicLocalBackend` among mmengine's file back ends.
+ATOMIC_BACKEND = 'visionllama_mm.atomic_local'
+
+
+def register_atomic_backend() -> str:
+    """Register :class:`AtomicLocalBackend` with mmengine's ``register_backend``
+    (idempotent; no prefix, so no existing URI mapping changes) and return its name
+    for ``backend_args=dict(backend=...)``."""
+    register_backend(ATOMIC_BACKEND, AtomicLocalBackend, force=True)
+    return ATOMIC_BACKEND
+
+
+def save_checkpoint_file(checkpoint: dict, filename: str) -> None:
+    """``torch.save`` a checkpoint dict atomically (:func:`atomic_path`) with the
+    SHA-256 of its tensors recorded (:func:`record_integrity`; ``checkpoint`` itself
+    is not changed), checked to load weights-only before it takes the name.
+
+    Raises:
+        CheckpointLoadError: the dict holds objects weights-only loading refuses
+            (nothing is written).
+    """
+    checkpoint = dict(checkpoint)
+    checkpoint.pop(INTEGRITY_KEY, None)
+    record_integrity(checkpoint)
+    with atomic_path(filename, checkpoint=True) as tmp, open(tmp, 'wb') as f:
+        torch.save(checkpoint, f)
+
+
+def publish_checkpoint(src: str, dst: str, keys: Optional[Sequence[str]] = None) -> str:
+    """Write a checkpoint for sharing: ``DST-<sha256[:8]>.pth``, OpenMMLab's name
+    (the first 8 hex digits of the file's SHA-256, checked by
+    :func:`check_published_name` when it is loaded).
+
+    ``src`` is read weights-only and verified (:func:`load_checkpoint_file`). By
+    default the file holds ``state_dict`` and ``meta['dataset_meta']`` only (no config
+    text, optimizer, schedulers, message hub, random states); ``keys`` keeps those
+    top-level entries instead (``CheckpointHook(published_keys=...)``), with the config
+    text removed. Returns the path written.
+
+    Raises:
+        CheckpointLoadError: ``src`` cannot be read or is not a checkpoint dict.
+    """
+    checkpoint = load_checkpoint_file(src)
+    if not isinstance(checkpoint, dict):
+        raise CheckpointLoadError(
+            f'checkpoint {src} holds a {type(checkpoint).__name__}, '
+            'not a checkpoint dict with a state_dict')
+    checkpoint.pop(INTEGRITY_KEY, None)
+    if keys is None:
+        meta = checkpoint.get('meta')
+        published = {'state_dict': checkpoint.get('state_dict', checkpoint)}
+        if isinstance(meta, dict) and 'dataset_meta' in meta:
+            published['meta'] = {'dataset_meta': meta['dataset_meta']}
+    else:
+        published = {k: checkpoint[k] for k in keys if k in checkpoint}
+    out = Path(dst)
+    stem = str(out.with_suffix('')) if out.suffix == '.pth' else str(out)
+    tmp = temporary_name(stem + '.pth')  # its name follows from its content
+    try:
+        torch.save(published, tmp)
+        load_checkpoint_file(tmp, mmap=True, verify=False)
+        final = f'{stem}-{file_sha256(tmp)[:8]}.pth'
+        publish_file(tmp, final)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return final
 
 
 def checkpoint_candidates(work_dir: str, exclude: Optional[str] = None) -> List[str]:

@@ -1,4 +1,5 @@
-"""SaveWeightsHook: a weights-only-loadable {'state_dict', 'meta'} file, atomically."""
+"""SaveWeightsHook: a weights-only-loadable {'state_dict', 'meta'} file (with the
+SHA-256 of its tensors), atomically."""
 import importlib
 import logging
 import os
@@ -11,6 +12,7 @@ from torch.utils.data import Dataset
 
 import visionllama_mm  # noqa: F401
 from visionllama_mm.engine import SaveWeightsHook
+from visionllama_mm.fileio import INTEGRITY_KEY
 
 
 class ToyModel(BaseModel):
@@ -67,7 +69,7 @@ def test_after_train_writes_weights_only_file(tmp_path):
     runner.train()
     path = tmp_path / 'weights.pth'
     data = torch.load(path, weights_only=True)  # no pickled objects
-    assert set(data) == {'state_dict', 'meta'}
+    assert set(data) == {'state_dict', 'meta', INTEGRITY_KEY}  # + SHA-256 per tensor
     model = runner.model
     assert set(data['state_dict']) == set(model.state_dict())  # with buffers
     for name, tensor in model.state_dict().items():

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.logging import MessageHub
+from mmengine.runner.checkpoint import save_checkpoint
 from reliability_helpers import finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
+from visionllama_mm.fileio import save_checkpoint_file
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 OTHER = 'configs/demo/vit-tiny-p8_map_demo-shapes.py'
@@ -73,11 +75,12 @@ def test_load_from_another_model_is_an_error_unless_partial_is_intended(
     ])
 def test_bad_checkpoint_content_is_named(trained, tmp_path, content, message):
     bad = tmp_path / 'bad.pth'
-    if content == 'nan':
+    if content == 'nan':  # a run's checkpoint with NaN weights (its SHA-256s hold)
         checkpoint = torch.load(trained, weights_only=True)
         checkpoint['state_dict']['backbone.cls_token'].fill_(float('nan'))
-        content = checkpoint
-    torch.save(content, bad)
+        save_checkpoint_file(checkpoint, str(bad))
+    else:
+        torch.save(content, bad)
     rc, log = tool('tools/test.py', CLS, str(bad), '--work-dir', str(tmp_path),
                    '--cfg-options', *SHORT)
     assert rc != 0 and str(bad) in log and message in log, log[-3000:]
@@ -111,7 +114,9 @@ def test_non_finite_loss_names_a_checkpoint_with_finite_weights(tmp_path):
 
 
 class BestRunner:
-    """What CheckpointHook._save_best_checkpoint uses of a runner."""
+    """What CheckpointHook._save_best_checkpoint uses of a runner; its save_checkpoint
+    writes as ``Runner.save_checkpoint`` does (mmengine's ``save_checkpoint`` through
+    the hook's ``backend_args``), or is killed before the new file is complete."""
 
     def __init__(self, work_dir, epoch):
         self.work_dir, self.epoch, self.iter = str(work_dir), epoch, epoch * 2
@@ -120,11 +125,11 @@ class BestRunner:
         self.dying = False
 
     def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
-        path = Path(out_dir) / filename
-        torch.save({'state_dict': {'w': torch.ones(10)}}, path)
-        if self.dying:  # killed in the middle of writing the new best file
-            path.write_bytes(path.read_bytes()[:20])
+        if self.dying:  # killed while the new best file is being serialised
             raise KeyboardInterrupt
+        checkpoint = {'state_dict': {'w': torch.ones(10)}}
+        path = str(Path(out_dir) / filename)
+        save_checkpoint(checkpoint, path, backend_args=kwargs.get('backend_args'))
 
 
 def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
@@ -132,7 +137,7 @@ def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
         save_best='accuracy', rule='greater', out_dir=str(tmp_path))
     hook.out_dir = str(tmp_path)
     from mmengine.fileio import get_file_backend
-    hook.file_backend = get_file_backend(str(tmp_path))
+    hook.file_backend = get_file_backend(str(tmp_path), backend_args=hook.backend_args)
     runner = BestRunner(tmp_path, epoch=1)
     hook._save_best_checkpoint(runner, {'accuracy': 0.5})
     first = tmp_path / 'best_accuracy_epoch_1.pth'
@@ -141,7 +146,7 @@ def test_best_checkpoint_is_written_before_the_old_one_is_removed(tmp_path):
     runner.epoch, runner.dying = 2, True
     with pytest.raises(KeyboardInterrupt):
         hook._save_best_checkpoint(runner, {'accuracy': 0.7})
-    assert first.is_file()  # mmengine's hook would have removed it already
+    assert first.is_file()  # mmengine's own back end would have removed it already
     assert not (tmp_path / 'best_accuracy_epoch_2.pth').exists()
 
     runner.dying = False

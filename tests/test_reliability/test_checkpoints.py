@@ -1,6 +1,7 @@
 """Safe checkpoints: atomic writes (a real SIGKILL in the middle of a save), resume
 falling back from a truncated latest checkpoint, clear errors naming the file, and
-training checkpoints that load weights-only as pretrained weights."""
+training checkpoints that load weights-only as pretrained weights. (The atomic,
+checked write itself: ``tests/test_fileio.py``, AtomicLocalBackend.)"""
 import logging
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import torch
 from reliability_helpers import PAUSED, finish, make_config, start, train_cmd
 
 from visionllama_mm.engine import AtomicCheckpointHook
-from visionllama_mm.fileio import CheckpointLoadError, checkpoint_candidates
+from visionllama_mm.fileio import (CheckpointLoadError, checkpoint_candidates,
+                                   load_checkpoint_file, save_checkpoint_file)
 
 CLS = 'configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py'
 SHORT = [
@@ -128,41 +130,23 @@ def test_fallback_order_and_error_when_nothing_loads(tmp_path, caplog):
         hook._auto_resume_file(runner)
 
 
-class SavingRunner(FakeRunner):
-    """Writes what Runner.save_checkpoint writes, or dies half way."""
-
-    def __init__(self, work_dir, fail=False, pickled=False):
-        super().__init__(work_dir)
-        self.fail, self.pickled = fail, pickled
-
-    def save_checkpoint(self, out_dir, filename, file_client_args=None, **kwargs):
-        path = Path(out_dir) / filename
-        torch.save(
-            {
-                'state_dict': {
-                    'w': torch.ones(100)
-                },
-                'meta': {
-                    'x': Path('.')
-                } if self.pickled else {}
-            }, path)
-        if self.fail:
-            path.write_bytes(path.read_bytes()[:10])
-            raise KeyboardInterrupt
-
-
-def test_save_is_atomic_and_checked(tmp_path):
-    hook = AtomicCheckpointHook(out_dir=str(tmp_path))
-    hook.out_dir = str(tmp_path)
-    target = tmp_path / 'iter_1.pth'
-    target.write_bytes(b'previous good file')
-    with pytest.raises(KeyboardInterrupt):
-        hook._save_atomically(SavingRunner(tmp_path, fail=True), 'iter_1.pth')
-    assert target.read_bytes() == b'previous good file'
-    # a file that would not load weights-only is never published
-    with pytest.raises(CheckpointLoadError, match='holds pickled'):
-        hook._save_atomically(SavingRunner(tmp_path, pickled=True), 'iter_1.pth')
-    assert target.read_bytes() == b'previous good file'
-    hook._save_atomically(SavingRunner(tmp_path), 'iter_1.pth')
-    assert torch.load(target, weights_only=True)['state_dict']['w'].sum() == 100
-    assert not list(tmp_path.glob('.*.tmp'))
+def test_published_keys_publish_a_hash_named_file_without_config_text(tmp_path):
+    last = tmp_path / 'epoch_3.pth'
+    save_checkpoint_file(
+        {
+            'meta': {
+                'epoch': 3,
+                'cfg': 'model = dict()'
+            },
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'optimizer': {}
+        }, str(last))
+    hook = AtomicCheckpointHook(published_keys=['meta', 'state_dict'], save_last=True)
+    hook.last_ckpt = str(last)
+    hook.after_train(FakeRunner(tmp_path))
+    published = next(tmp_path.glob('epoch_3-*.pth'))  # mmengine's name pattern
+    load_checkpoint_file(str(published))  # its name matches the file's SHA-256
+    data = torch.load(published, weights_only=True)
+    assert set(data) == {'meta', 'state_dict'} and data['meta'] == {'epoch': 3}

@@ -7,7 +7,8 @@ code they contain. This tool is the one explicit exception: it fully unpickles a
 **local** file, but only with ``--trust-pickled-file``, and writes the same checkpoint
 in the weights-only form ``AtomicCheckpointHook`` writes (numpy values and the message
 hub encoded as tensors), so ``--resume``, ``load_from``, ``init_model`` and the
-inferencers read it. The output is checked to load with ``weights_only=True``.
+inferencers read it. The output is checked to load with ``weights_only=True`` and
+records the SHA-256 of its tensors.
 
 Only run it on files you wrote yourself or otherwise trust. The VisionLLaMA release's
 training checkpoints do not need it: ``fetch_weights.py`` and ``visionllama2mm.py``
@@ -18,12 +19,11 @@ Usage:
         --trust-pickled-file
 """
 import argparse
-import os
 import os.path as osp
 
 import torch
 
-from visionllama_mm.fileio import encode_in_place, load_checkpoint_file, publish_file
+from visionllama_mm.fileio import encode_in_place, save_checkpoint_file
 
 
 def convert(src: str, dst: str) -> None:
@@ -35,14 +35,7 @@ def convert(src: str, dst: str) -> None:
         raise ValueError(f'{src} holds a {type(checkpoint).__name__}, not a checkpoint '
                          'dict')
     encode_in_place(checkpoint)
-    tmp = osp.join(osp.dirname(osp.abspath(dst)), f'.{osp.basename(dst)}.tmp')
-    try:
-        torch.save(checkpoint, tmp)
-        load_checkpoint_file(tmp, mmap=True)  # must load weights-only
-        publish_file(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    save_checkpoint_file(checkpoint, dst)  # atomic, checked to load weights-only
 
 
 def main() -> None:

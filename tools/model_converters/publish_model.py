@@ -1,37 +1,21 @@
-"""Strip a training checkpoint down to its weights and ``meta``, for sharing.
+"""Strip a training checkpoint down to its weights and ``dataset_meta``, for sharing.
 
-Keeps ``state_dict`` and ``meta`` (with ``dataset_meta``, so the inferencers show the
-run's class names), drops the optimizer, schedulers, message hub and random states,
-and saves ``OUT-<sha256[:8]>.pth`` as OpenMMLab's publish tools do. The input is read
-weights-only (no pickled object in it is ever executed): checkpoints written with
-``AtomicCheckpointHook`` / ``ReliableRunner`` load so; an old pickled mmengine file
-is refused with the command that converts it (``convert_pickled_checkpoint.py``).
+Keeps ``state_dict`` and ``meta['dataset_meta']`` (so the inferencers show the run's
+class names) and nothing else: no optimizer, schedulers, message hub, random states,
+and no config text (which mmengine's inferencers would execute with ``model=None``).
+Saves ``OUT-<sha256[:8]>.pth`` as OpenMMLab's publish tools do; the package's loaders
+check that prefix against the file. The input is read weights-only (no pickled object
+in it is ever executed) and its recorded tensor SHA-256s are verified: checkpoints
+written with ``AtomicCheckpointHook`` / ``ReliableRunner`` load so; an old pickled
+mmengine file is refused with the command that converts it
+(``convert_pickled_checkpoint.py``).
 
 Usage: python tools/model_converters/publish_model.py IN OUT
 """
 import argparse
-import hashlib
-from pathlib import Path
 
-import torch
-
-from visionllama_mm.engine import load_checkpoint_file
-
-
-def publish(src: str, dst: str) -> Path:
-    checkpoint = load_checkpoint_file(src)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'{src} holds a {type(checkpoint).__name__}, not a checkpoint '
-                         'dict with a state_dict')
-    state = checkpoint.get('state_dict', checkpoint)
-    out = Path(dst).with_suffix('')
-    tmp = out.with_name(out.name + '.tmp.pth')
-    torch.save({'state_dict': state, 'meta': checkpoint.get('meta', {})}, tmp)
-    load_checkpoint_file(str(tmp), mmap=True)  # must load weights-only
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()[:8]
-    final = out.with_name(f'{out.name}-{digest}.pth')
-    tmp.rename(final)
-    return final
+from visionllama_mm.errors import UserError
+from visionllama_mm.fileio import publish_checkpoint
 
 
 def main() -> None:
@@ -39,7 +23,11 @@ def main() -> None:
     parser.add_argument('src', help='training checkpoint')
     parser.add_argument('dst', help='output file name (a hash suffix is added)')
     args = parser.parse_args()
-    print(f'published {publish(args.src, args.dst)}')
+    try:
+        final = publish_checkpoint(args.src, args.dst)
+    except (UserError, FileNotFoundError) as err:
+        parser.exit(1, f'publish_model.py: error: {err}\n')
+    print(f'published {final}')
 
 
 if __name__ == '__main__':

@@ -2,10 +2,13 @@
 import copy
 from typing import Any, List
 
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
+from ..fileio import strip_config_text
 from ..registry import RUNNERS
 from .checks import check_config
+from .work_dir_lock import WorkDirLock
 
 #: hooks added to ``custom_hooks`` unless the config lists them (README "Reliability").
 RELIABILITY_HOOKS = ('RandomStateHook', 'FiniteLossHook', 'InputChannelsHook',
@@ -64,7 +67,19 @@ class ReliableRunner(Runner):
     a backbone giving no maps to a dense head, a neck that cannot take the backbone's
     outputs, mmseg's layer-decay constructor with one of our backbones, hook arguments
     their classes do not take, a ``work_dir`` that cannot be a directory, annotation
-    files the datasets could not parse). Everything else is mmengine's ``Runner``.
+    files the datasets could not parse). Two more guarantees are the runner's own:
+
+    - **one run per work dir**: :meth:`train` holds a
+      :class:`~visionllama_mm.engine.work_dir_lock.WorkDirLock` on ``work_dir`` (main
+      process), released when training ends, also by an error; a second training run
+      in the same work dir is refused naming the holder's PID and host, a lock left by
+      a killed run is taken over with a warning;
+    - **no code from a checkpoint**: :meth:`load_checkpoint` removes the config text
+      mmengine keeps in a checkpoint before ``Runner.resume`` would execute
+      ``meta['config']`` (:func:`~visionllama_mm.fileio.strip_config_text`), whatever
+      checkpoint hook the config names.
+
+    Everything else is mmengine's ``Runner``.
     """
 
     @classmethod
@@ -73,3 +88,21 @@ class ReliableRunner(Runner):
         check_config(cfg)
         add_reliability_hooks(cfg)
         return super().from_cfg(cfg)
+
+    def train(self) -> Any:
+        """mmengine's ``train`` with the work dir locked for the run.
+
+        Raises:
+            LaunchError: another training run holds the work dir.
+        """
+        if not is_main_process():
+            return super().train()
+        with WorkDirLock(self.work_dir, warn=self.logger.warning):
+            return super().train()
+
+    def load_checkpoint(self, filename: str, *args, **kwargs) -> dict:
+        """mmengine's ``load_checkpoint``; the config text is removed from the
+        returned checkpoint, which ``Runner.resume`` reads next."""
+        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        strip_config_text(checkpoint)
+        return checkpoint

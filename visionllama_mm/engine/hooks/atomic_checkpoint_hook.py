@@ -1,4 +1,5 @@
-"""``CheckpointHook`` whose files are weights-only loadable and never half-written."""
+"""``CheckpointHook`` whose files are weights-only loadable, never half-written, and
+checked when loaded."""
 import glob
 import os
 import os.path as osp
@@ -12,8 +13,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from ...errors import CheckpointLoadError
-from ...fileio import (atomic_write_text, checkpoint_candidates, decode_in_place,
-                       encode_in_place, is_local_dir, load_checkpoint_file, publish_file)
+from ...fileio import (AtomicLocalBackend, checkpoint_candidates, decode_in_place,
+                       encode_in_place, is_local_dir, load_checkpoint_file,
+                       publish_checkpoint, record_integrity, register_atomic_backend,
+                       strip_config_text)
 from ...registry import HOOKS
 
 
@@ -27,16 +30,23 @@ class AtomicCheckpointHook(CheckpointHook):
       ``torch.load(path, weights_only=True)`` (``init_model``, the inferencers,
       upstream ``publish_model.py`` / ``benchmark.py``) reads every checkpoint of the
       run, with its ``meta['dataset_meta']``. Resuming decodes them back exactly.
-    - **atomic writes**: the file is written under a hidden temporary name, checked
-      to load weights-only, ``fsync`` ed and renamed over the target; a kill during
-      the save leaves the previous file (or none) under the final name, never a
-      truncated one. ``last_checkpoint`` is replaced atomically after the file is
-      complete, and with ``max_keep_ckpts`` the oldest checkpoint is removed after the
-      new one is safely written. Leftover temporary files are removed before training.
+    - **integrity**: every checkpoint records the SHA-256 of each of its tensors
+      (:func:`~visionllama_mm.fileio.record_integrity`); loading a file whose tensors
+      changed since is an error naming the file and the first changed tensor.
+    - **atomic writes**: the hook writes through
+      :class:`~visionllama_mm.fileio.AtomicLocalBackend` (mmengine's ``backend_args``):
+      each file is written under a hidden temporary name, checked to load
+      weights-only, ``fsync`` ed and renamed over the target, so a kill during the save
+      leaves the previous file (or none) under the final name, never a truncated one;
+      the oldest checkpoint (``max_keep_ckpts``) and the previous ``best_*.pth``
+      (``save_best``) are removed only after the new file is complete. Leftover
+      temporary files are removed before training. With ``FlexibleRunner`` (FSDP,
+      DeepSpeed) mmengine's strategy writes the file itself, not through the back end:
+      there the write is mmengine's, the removals still wait for it.
     - **checked loading**: before the runner loads ``load_from`` / ``--resume PATH``
-      the file is checked, and a truncated, corrupt or pickled file, or one that is
-      not a checkpoint dict, is a
-      :class:`~visionllama_mm.fileio.CheckpointLoadError` naming it.
+      the file is checked, and a truncated, corrupt, pickled or changed file, or one
+      that is not a checkpoint dict, is a
+      :class:`~visionllama_mm.errors.CheckpointLoadError` naming it.
       Auto-resume (``resume=True`` without ``load_from``) whose ``last_checkpoint``
       points at a missing or bad file warns and resumes from the newest loadable
       ``epoch_N.pth`` / ``iter_N.pth`` instead; with none left it is an error naming
@@ -46,9 +56,13 @@ class AtomicCheckpointHook(CheckpointHook):
       fine-tuning from random weights after a warning never happens silently. Set
       ``strict_load=False`` where partial loading is intended (the matching tensors
       are loaded, as mmengine does).
-    - **atomic best checkpoints** (``save_best``): the new ``best_*.pth`` is written
-      (atomically) before the previous one is removed, so a kill in between leaves
-      two, never none.
+    - **no code from the file**: the config text mmengine keeps in a checkpoint
+      (``meta['config']``, which ``Runner.resume`` executes, ``meta['cfg']``,
+      ``message_hub['runtime_info']['cfg']``) is removed unread when it is loaded
+      (:func:`~visionllama_mm.fileio.strip_config_text`).
+    - **published files** (``published_keys``): written by
+      :func:`~visionllama_mm.fileio.publish_checkpoint` (atomic, config text removed,
+      named with the SHA-256 of the file as OpenMMLab's ``publish_model.py`` does).
 
     Name it in a config as ``default_hooks.checkpoint.type='AtomicCheckpointHook'``
     (``ReliableRunner`` and ``tools/train.py`` do so for ``CheckpointHook``). Remote
@@ -61,10 +75,12 @@ class AtomicCheckpointHook(CheckpointHook):
             raise TypeError(f'strict_load must be True or False, got {strict_load!r}')
         self.strict_load = strict_load
         self._loading: Optional[str] = None
-
-    def _local(self) -> bool:
-        return (self.file_client_args is None and self.backend_args is None
-                and is_local_dir(self.out_dir))
+        # local files through mmengine's default back end (out_dir=None: the work dir)
+        self._atomic = (
+            self.file_client_args is None and self.backend_args is None
+            and (self.out_dir is None or is_local_dir(self.out_dir)))
+        if self._atomic:
+            self.backend_args = dict(backend=register_atomic_backend())
 
     # ------------------------------------------------------------------- loading
     def before_run(self, runner) -> None:
@@ -106,17 +122,22 @@ class AtomicCheckpointHook(CheckpointHook):
             'PATH.')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        name = self._loading or 'the checkpoint'
+        removed = strip_config_text(checkpoint)  # before Runner.resume reads it
+        if "['meta']['config']" in removed:
+            runner.logger.warning(
+                f"removed meta['config'] from {name} unread: mmengine's resume would "
+                'execute it as Python (Config.fromstring), and mmengine >= 2.0 never '
+                'writes it, so it came from elsewhere')
         decode_in_place(checkpoint)
         if self.strict_load:
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-            check_state_dict(
-                checkpoint.get('state_dict', checkpoint), model, self._loading
-                or 'the checkpoint')
+            check_state_dict(checkpoint.get('state_dict', checkpoint), model, name)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
-        if self._local() and is_main_process():
+        if self._atomic and is_main_process():
             for tmp in glob.glob(osp.join(self.out_dir, '.*.pth.*.tmp')):
                 runner.logger.warning(f'removing {tmp}, left by an interrupted save')
                 os.remove(tmp)
@@ -124,127 +145,47 @@ class AtomicCheckpointHook(CheckpointHook):
     # -------------------------------------------------------------------- saving
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         encode_in_place(checkpoint)
+        record_integrity(checkpoint)
 
-    def _save_atomically(self, runner, filename: str, **kwargs) -> None:
-        """``runner.save_checkpoint`` to a temporary file, then publish it."""
-        if not self._local():
-            runner.save_checkpoint(
-                self.out_dir,
-                filename,
-                self.file_client_args,
-                backend_args=self.backend_args,
-                **kwargs)
-            return
-        final = osp.join(self.out_dir, filename)
-        tmp_name = f'.{osp.basename(filename)}.{os.getpid()}.tmp'
-        tmp = osp.join(osp.dirname(final), tmp_name)
-        try:
-            runner.save_checkpoint(
-                self.out_dir,
-                osp.join(osp.dirname(filename), tmp_name),
-                self.file_client_args,
-                backend_args=self.backend_args,
-                **kwargs)
-            if osp.exists(tmp):  # only the main process writes (@master_only)
-                load_checkpoint_file(tmp, mmap=True)  # weights-only loadable
-                publish_file(tmp, final)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
+        self._saved()
 
-    def _save_checkpoint_with_step(self, runner, step, meta):
-        outdated = None
-        if self.max_keep_ckpts > 0 and not (len(self.keep_ckpt_ids) > 0
-                                            and self.keep_ckpt_ids[-1] == step):
-            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                outdated = self.keep_ckpt_ids.popleft()
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+    def after_train_epoch(self, runner) -> None:
+        super().after_train_epoch(runner)
+        self._saved()
 
-        ckpt_filename = self.filename_tmpl.format(step)
-        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        self._save_atomically(
-            runner,
-            ckpt_filename,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            **self.args)
+    def after_val_epoch(self, runner, metrics) -> None:
+        super().after_val_epoch(runner, metrics)
+        self._saved()
+
+    def _saved(self) -> None:
+        """After a save step: the removals it asked for (``max_keep_ckpts``, the
+        previous best) are carried out now that the new file is complete, also with
+        ``FlexibleRunner``, whose strategies write the file without the back end."""
+        if self._atomic and is_main_process() and is_local_dir(self.out_dir):
+            AtomicLocalBackend.flush_removals(self.out_dir)
+
+    def after_train(self, runner) -> None:
+        """``published_keys``: publish the last / best checkpoints with
+        :func:`~visionllama_mm.fileio.publish_checkpoint` (local files; mmengine's
+        publishing otherwise)."""
+        if self.published_keys is None or not self._atomic:
+            return super().after_train(runner)
         if not is_main_process():
             return
-        last = osp.join(runner.work_dir, 'last_checkpoint')
-        if self._local():
-            atomic_write_text(last, self.last_ckpt)
-        else:
-            with open(last, 'w') as f:
-                f.write(self.last_ckpt)
-        if outdated is not None:
-            path = self.file_backend.join_path(self.out_dir,
-                                               self.filename_tmpl.format(outdated))
-            if self.file_backend.isfile(path):
-                self.file_backend.remove(path)
-            elif self.file_backend.isdir(path):
-                self.file_backend.rmtree(path)
-
-    def _save_best_checkpoint(self, runner, metrics) -> None:
-        """mmengine's rotation, reordered: write the new best file, then remove the
-        previous one (mmengine removes it first)."""
-        if not self.save_best or not self._local():
-            return super()._save_best_checkpoint(runner, metrics)
-        if self.by_epoch:
-            ckpt_filename = self.filename_tmpl.format(runner.epoch)
-            cur_type, cur_time = 'epoch', runner.epoch
-        else:
-            ckpt_filename = self.filename_tmpl.format(runner.iter)
-            cur_type, cur_time = 'iter', runner.iter
-        meta = dict(epoch=runner.epoch, iter=runner.iter)
-        if 'auto' in self.key_indicators:
-            self._init_rule(self.rules, [list(metrics.keys())[0]])
-        single = len(self.key_indicators) == 1
-        updated = False
-        for key_indicator, rule in zip(self.key_indicators, self.rules):
-            score_key = 'best_score' if single else f'best_score_{key_indicator}'
-            path_key = 'best_ckpt' if single else f'best_ckpt_{key_indicator}'
-            previous = self.best_ckpt_path if single else \
-                self.best_ckpt_path_dict[key_indicator]
-            best = runner.message_hub.runtime_info.get(score_key,
-                                                       self.init_value_map[rule])
-            score = metrics[key_indicator]
-            if score is None or not self.is_better_than[key_indicator](score, best):
-                continue
-            updated = True
-            runner.message_hub.update_info(score_key, score)
-            name = f'best_{key_indicator}_{ckpt_filename}'.replace('/', '_')
-            path = self.file_backend.join_path(self.out_dir, name)
-            runner.message_hub.update_info(path_key, path)
-            self._save_atomically(
-                runner,
-                name,
-                save_optimizer=False,
-                save_param_scheduler=False,
-                meta=meta,
-                by_epoch=False)
-            if single:  # only once the new file is complete
-                self.best_ckpt_path = path
-            else:
-                self.best_ckpt_path_dict[key_indicator] = path
-            if previous and previous != path and is_main_process() and \
-                    osp.isfile(previous):
-                os.remove(previous)
-                runner.logger.info(f'The previous best checkpoint {previous} is '
-                                   'removed')
-            runner.logger.info(f'The best checkpoint with {score:0.4f} '
-                               f'{key_indicator} at {cur_time} {cur_type} is saved to '
-                               f'{name}.')
-        if updated and self.last_ckpt is not None:
-            self._save_checkpoint_with_step(runner, cur_time, meta)
+        paths = [self.last_ckpt] if self.save_last and self.last_ckpt else []
+        paths += [getattr(self, 'best_ckpt_path', None)]
+        paths += list((getattr(self, 'best_ckpt_path_dict', None) or {}).values())
+        for path in dict.fromkeys(p for p in paths if p):
+            final = publish_checkpoint(path, path, keys=self.published_keys)
+            runner.logger.info(f'The checkpoint ({path}) is published to {final}.')
 
 
 def check_checkpoint(path: str, resume: bool = False) -> None:
     """Raise :class:`CheckpointLoadError` unless ``path`` is a loadable checkpoint
-    dict (with ``meta`` and ``state_dict`` when it is to be resumed)."""
+    dict whose integrity holds (with ``meta`` and ``state_dict`` when it is to be
+    resumed). The tensors are mapped, not read into memory."""
     checkpoint = load_checkpoint_file(path, mmap=True)
     if not isinstance(checkpoint, dict):
         raise CheckpointLoadError(

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from ...fileio import from_weights_only, to_weights_only
+from ...fileio import INTEGRITY_KEY, from_weights_only, record_integrity, to_weights_only
 from ...registry import HOOKS
 
 KEY = 'rng_state'
@@ -90,6 +90,8 @@ class RandomStateHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[KEY] = to_weights_only(get_rng_state(), KEY)  # weights-only file
+        if INTEGRITY_KEY in checkpoint:  # AtomicCheckpointHook recorded the rest
+            record_integrity(checkpoint, [KEY])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):

@@ -1,14 +1,13 @@
 """Save a run's model weights as a plain, weights-only-loadable file."""
-import os
 import os.path as osp
 import time
 from typing import Dict, Optional, Union
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ...fileio import save_checkpoint_file
 from ...registry import HOOKS
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
@@ -30,9 +29,10 @@ class SaveWeightsHook(Hook):
 
     The file is written at the end of training and, with ``interval > 0``, every
     ``interval`` epochs (``by_epoch=True``) or iterations, always to the same path
-    (the latest weights). Writing is atomic: a temporary file in the same directory
-    is renamed over the target with :func:`os.replace`, so a reader never sees a
-    half-written file. Only the main process writes.
+    (the latest weights), with :func:`~visionllama_mm.fileio.save_checkpoint_file`:
+    atomically (a reader never sees a half-written file) and with the SHA-256 of each
+    tensor recorded (checked when the package loads it). Only the main process
+    writes.
 
     Args:
         filename: file name, relative to ``runner.work_dir`` (or absolute).
@@ -98,21 +98,7 @@ class SaveWeightsHook(Hook):
             time=time.strftime('%Y-%m-%d %H:%M:%S'),
             saved_by=type(self).__name__)
         path = self.path(runner)
-        directory = osp.dirname(osp.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        # same directory (os.replace is atomic within a file system); opened normally
-        # so the file gets the usual umask permissions (mkstemp would give 0600)
-        tmp = osp.join(directory, f'.{osp.basename(path)}.{os.getpid()}.tmp')
-        try:
-            with open(tmp, 'wb') as f:
-                torch.save(dict(state_dict=state_dict, meta=meta), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        save_checkpoint_file(dict(state_dict=state_dict, meta=meta), path)
         runner.logger.info(f'SaveWeightsHook: model weights (epoch {meta["epoch"]}, '
                            f'iter {meta["iter"]}) saved to {path}')
         return path

@@ -16,7 +16,6 @@ every release URL (a mirror, or a local server in the tests).
 prefix='backbone.')``.
 """
 import difflib
-import hashlib
 import http.client
 import os
 import os.path as osp
@@ -24,13 +23,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.error import HTTPError, URLError
 
 import torch
 
 from ...errors import CheckpointLoadError, DownloadError, UnknownNameError
-from ...fileio import load_checkpoint_file, load_training_checkpoint, publish_file
+from ...fileio import (atomic_path, file_sha256, load_checkpoint_file,
+                       load_training_checkpoint, save_checkpoint_file)
 from ..converters import convert_aim, convert_visionllama, merge_aim_head
 from .releases import RELEASE_BASE_URL, RELEASES, ReleaseFile, ReleaseWeights
 
@@ -113,13 +113,10 @@ def _download(release: ReleaseWeights, file: ReleaseFile, dst: str,
 def _check_sha256(release: ReleaseWeights, file: ReleaseFile, path: str) -> None:
     if file.sha256_prefix is None:
         return
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    if not digest.hexdigest().startswith(file.sha256_prefix):
+    digest = file_sha256(path)
+    if not digest.startswith(file.sha256_prefix):
         raise DownloadError(
-            f'{path} has SHA-256 {digest.hexdigest()[:16]}..., but the release lists '
+            f'{path} has SHA-256 {digest[:16]}..., but the release lists '
             f'{file.sha256_prefix}... for {release_url(file)}: it is not that file')
 
 
@@ -161,21 +158,6 @@ def _read(path: str, source: str) -> Any:
         return load_training_checkpoint(path)
     except CheckpointLoadError as err:
         raise CheckpointLoadError(str(err).replace(path, source)) from None
-
-
-def _publish(write: Callable[[str], None], dst: str) -> None:
-    """``write`` a temporary file beside ``dst``, check that it loads weights-only and
-    rename it to ``dst`` (never a half-written ``dst``)."""
-    fd, tmp = tempfile.mkstemp(
-        prefix=f'.{osp.basename(dst)}.', suffix='.tmp', dir=osp.dirname(osp.abspath(dst)))
-    os.close(fd)
-    try:
-        write(tmp)
-        load_checkpoint_file(tmp, mmap=True)  # complete and weights-only loadable
-        publish_file(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def fetch_weights(name: str,
@@ -226,10 +208,10 @@ def fetch_weights(name: str,
             state = _convert(release, checkpoints, sources)
             del checkpoints
             meta = dict(weights=name, converted_from=sources)
-            _publish(lambda tmp: torch.save(dict(state_dict=state, meta=meta), tmp), dst)
+            save_checkpoint_file(dict(state_dict=state, meta=meta), dst)
     if out is not None:
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        _publish(lambda tmp: shutil.copyfile(dst, tmp), out)
+        with atomic_path(out, checkpoint=True) as tmp:
+            shutil.copyfile(dst, tmp)
     return dst
 
 
