@@ -1,20 +1,17 @@
 # Attentive probe of a frozen AIM-600M (blocks 14-19) on ImageNet-1k.
 # Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
+    '../_base_/models/aim-600m-p14.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/aim-600m-p14_8xb512-amp-cosine-800e_in1k/weights.pth'
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='AIM',
-        arch='600m',
-        img_size=224,
-        patch_size=14,
+        _base_.aim_600m,
         out_indices=[14, 15, 16, 17, 18, 19],
         out_type='avg_layers',
         frozen_stages=24,

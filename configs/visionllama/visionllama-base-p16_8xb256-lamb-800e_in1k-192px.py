@@ -14,20 +14,5 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / 3e-3,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=795,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=5,
-        end=800,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler
+param_scheduler[0]['start_factor'] = 1e-6 / 3e-3  # warmup from lr 1e-6
