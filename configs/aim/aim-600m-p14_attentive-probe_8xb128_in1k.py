@@ -34,22 +34,14 @@ optim_wrapper = dict(
     dtype='bfloat16',
     optimizer=dict(lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 100, 10
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.0,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup, then cosine to 0
+param_scheduler[0]['end'] = warmup_epochs
+param_scheduler[1].update(
+    eta_min=0.0,
+    begin=warmup_epochs,
+    end=max_epochs,
+    T_max=max_epochs - warmup_epochs,
+    convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))

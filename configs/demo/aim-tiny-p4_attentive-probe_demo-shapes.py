@@ -36,25 +36,13 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 20, 2
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.0,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+param_scheduler = _base_.param_scheduler  # the probe's warmup + cosine, shorter
+param_scheduler[0].update(start_factor=1e-2, end=warmup_epochs)
+param_scheduler[1].update(
+    begin=warmup_epochs, end=max_epochs, T_max=max_epochs - warmup_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
-randomness = dict(seed=0, diff_rank_seed=False)
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(diff_rank_seed=False)
 auto_scale_lr = dict(base_batch_size=64)

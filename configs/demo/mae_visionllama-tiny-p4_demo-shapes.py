@@ -10,7 +10,8 @@
 # 32 px in patches of 4, a 2-block decoder, the data, lr, fp32 and 60 epochs.
 _base_ = [
     '../mae_visionllama/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k.py',
-    '_base_/models/visionllama-tiny-mae.py', '../_base_/no_weight_decay.py'
+    '_base_/models/visionllama-tiny-mae.py', '_base_/datasets/demo-shapes_cls.py',
+    '../_base_/no_weight_decay.py'
 ]
 
 img_size, patch_size = 32, 4
@@ -29,22 +30,12 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=patch_size))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.5, 1.0),
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackInputs'),
-]
+# the release's augmentation, crops of 50-100 % of the image
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].update(scale=img_size, crop_ratio_range=(0.5, 1.0))
 train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root='data/demo/imagenet', split='train', pipeline=train_pipeline))
+    _base_.demo_loader,
+    dataset=dict(data_root=_base_.dataset.data_root, pipeline=train_pipeline))
 
 max_epochs = 60
 # plain OptimWrapper: the base's AmpOptimWrapper refuses the CPU

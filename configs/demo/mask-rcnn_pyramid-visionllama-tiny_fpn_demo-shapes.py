@@ -30,14 +30,8 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+test_pipeline = _base_.test_pipeline  # mmdet's COCO test pipeline at the demo's size
+test_pipeline[1].scale = img_scale
 train_dataloader = dict(
     _base_.demo_loader, dataset=dict(_base_.demo_dataset, pipeline=train_pipeline))
 val_dataloader = dict(

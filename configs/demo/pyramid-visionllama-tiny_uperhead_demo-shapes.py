@@ -53,12 +53,8 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
+test_pipeline = _base_.test_pipeline  # mmseg's ADE20K test pipeline at the crop size
+test_pipeline[1].scale = crop_size
 train_dataloader = dict(
     _base_.demo_loader,
     batch_size=8,

@@ -45,22 +45,10 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.cls_token}),
     clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 2,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=2,
-        end=max_epochs),
-]
+param_scheduler = _base_.param_scheduler  # warmup, then cosine by epoch
+param_scheduler[0].update(start_factor=1e-2, end=2)
+param_scheduler[1].update(T_max=max_epochs - 2, begin=2, end=max_epochs)
+param_scheduler[1].pop('convert_to_iter_based')
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=29),

@@ -17,15 +17,8 @@ train_pipeline = [t for t in _base_.train_pipeline if t['type'] != 'RandomErasin
 train_dataloader = dict(
     batch_size=64, drop_last=True, dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=1e-5, weight_decay=0.1))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / 1e-5,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=5, end=20),  # min-lr = lr
-]
+param_scheduler = _base_.param_scheduler  # warmup from lr 1e-6, then constant
+param_scheduler[0].update(start_factor=1e-6 / 1e-5, end=5)
+param_scheduler[1] = dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=5, end=20)
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
 auto_scale_lr = dict(base_batch_size=512)

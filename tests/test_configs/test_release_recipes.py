@@ -116,7 +116,7 @@ def test_plain_20e_finetuning(size, erasing, drop_path):
 
 # ----------------------------------------------------------------- pyramid (deit/)
 # deit/train_p_300.sh through deit/main.py defaults: AdamW 5e-4 x 1024 / 512, wd 0.05,
-# --clip-grad None, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing 0.1, no
+# --clip-grad None, drop_last=True, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing 0.1, no
 # repeated augmentation, drop path 0.2 / 0.3 / 0.5; the ImageNet pyramid models have no
 # AS2DRoPE (auto_scale is a seg/det switch).
 @pytest.mark.parametrize('size, drop_path', [('small', 0.2), ('base', 0.3),
@@ -135,6 +135,7 @@ def test_pyramid_imagenet(size, drop_path):
     train = cfg.train_dataloader.dataset.pipeline
     assert _step(train, 'RandomErasing')['erase_prob'] == 0.25
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
+    assert cfg.train_dataloader.drop_last is True  # main.py's training loader
     assert cfg.model.head.loss.label_smooth_val == 0.1
     test = cfg.val_dataloader.dataset.pipeline
     assert (_step(test, 'ResizeEdge')['scale'], _step(test, 'CenterCrop')['crop_size']) \

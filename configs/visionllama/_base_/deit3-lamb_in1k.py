@@ -49,23 +49,14 @@ optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='Lamb', lr=4e-3, eps=1e-8, weight_decay=0.05))
 max_epochs = 800
 warmup_epochs = 5
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / 4e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup (from lr 1e-6), then cosine
+param_scheduler[0].update(start_factor=1e-6 / 4e-3, end=warmup_epochs)
+param_scheduler[1].update(
+    T_max=max_epochs - warmup_epochs,
+    eta_min=1e-5,
+    begin=warmup_epochs,
+    end=max_epochs,
+    convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))

@@ -6,6 +6,7 @@
 # define), and the demo builds its dataloaders from them (its crop sets the pipelines):
 #   train_dataloader = dict(
 #       _base_.demo_loader, batch_size=8, dataset=dict(_base_.dataset, pipeline=...))
+# (the release's test pipeline, mmseg's, needs only the crop: test_pipeline[1].scale)
 classes = ('background', 'circle', 'square', 'triangle')
 palette = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0]]
 # ADE20KDataset refuses class names outside its 150 ADE classes ("new classes ... is

@@ -9,6 +9,8 @@
 #   train_dataloader = _base_.demo_train_dataloader
 #   val_dataloader = test_dataloader = _base_.demo_val_dataloader
 #   val_evaluator = test_evaluator = dict(topk=(1, ))
+# The pretraining demos (MAE, AIM) read the same images without labels:
+#   train_dataloader = dict(_base_.demo_loader, dataset=dict(data_root=..., ...))
 classes = ('circle', 'square', 'triangle')
 demo_pipelines = (
     [
@@ -22,13 +24,7 @@ demo_pipelines = (
 dataset = dict(data_root='data/demo/imagenet', classes=classes)
 # num_workers=0 (exact resume); persistent_workers=False explicitly, since
 # mmpretrain's own tools/train.py defaults it to True, which needs workers
+demo_loader = dict(batch_size=64, num_workers=0, persistent_workers=False)
 demo_train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(**dataset, pipeline=demo_pipelines[0]))
-demo_val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(**dataset, pipeline=demo_pipelines[1]))
+    demo_loader, dataset=dict(dataset, pipeline=demo_pipelines[0]))
+demo_val_dataloader = dict(demo_loader, dataset=dict(dataset, pipeline=demo_pipelines[1]))
