@@ -116,9 +116,9 @@ def test_plain_20e_finetuning(size, erasing, drop_path):
 
 # ----------------------------------------------------------------- pyramid (deit/)
 # deit/train_p_300.sh through deit/main.py defaults: AdamW 5e-4 x 1024 / 512, wd 0.05,
-# --clip-grad None, drop_last=True, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing 0.1, no
-# repeated augmentation, drop path 0.2 / 0.3 / 0.5; the ImageNet pyramid models have no
-# AS2DRoPE (auto_scale is a seg/det switch).
+# --clip-grad None, drop_last=True, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing
+# 0.1, no repeated augmentation, drop path 0.2 / 0.3 / 0.5; the ImageNet pyramid models
+# have no AS2DRoPE (auto_scale is a seg/det switch).
 @pytest.mark.parametrize('size, drop_path', [('small', 0.2), ('base', 0.3),
                                              ('large', 0.5)])
 def test_pyramid_imagenet(size, drop_path):
