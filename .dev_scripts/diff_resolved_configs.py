@@ -4,7 +4,10 @@ A refactor of the configs (new ``_base_`` files, a config that now inherits anot
 must not change what a config means: this script resolves each config
 (``Config.fromfile(path).to_dict()``) in a checkout of ``--base`` and in the working
 tree, flattens both to ``dotted.path = repr(value)`` lines and prints, per config, the
-lines that differ. Configs only in one of the two trees are listed as added / removed.
+lines that differ in what a runner reads (with ``--all`` also the helper variables and
+the ``_scope_`` markers that ``mmpretrain::`` / ``mmseg::`` / ``mmdet::`` inheritance
+adds, which are otherwise only counted). Configs only in one of the two trees are listed
+as added / removed.
 
 Examples::
 
@@ -79,9 +82,35 @@ def resolve_all(configs: str) -> Dict[str, Dict[str, str]]:
     return out
 
 
-def compare(before: Dict[str, Dict[str, str]], after: Dict[str, Dict[str,
-                                                                     str]]) -> List[str]:
-    """Report lines: configs added / removed, then ``-`` / ``+`` lines per config."""
+#: top-level names mmengine's Runner / FlexibleRunner and the OpenMMLab tools read; any
+#: other top-level name of a config is a helper variable of its files.
+RUNNER_KEYS = {
+    'model', 'data_preprocessor', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+    'train_cfg', 'val_cfg', 'test_cfg', 'val_evaluator', 'test_evaluator',
+    'optim_wrapper', 'param_scheduler', 'auto_scale_lr', 'default_hooks', 'custom_hooks',
+    'env_cfg', 'randomness', 'load_from', 'resume', 'log_processor', 'log_level',
+    'visualizer', 'vis_backends', 'default_scope', 'custom_imports', 'runner_type',
+    'strategy', 'launcher', 'model_wrapper_cfg', 'compile', 'work_dir', 'experiment_name',
+    'tta_model', 'tta_pipeline'
+}
+
+
+def kind(key: str) -> str:
+    """``'helper'`` (a top-level name no runner reads), ``'scope'`` (only a
+    ``_scope_`` marker that ``scope::`` inheritance adds) or ``'runner'``."""
+    if key.split('.', 1)[0] not in RUNNER_KEYS:
+        return 'helper'
+    return 'scope' if key.endswith('._scope_') else 'runner'
+
+
+def compare(before: Dict[str, Dict[str, str]],
+            after: Dict[str, Dict[str, str]],
+            show_all: bool = False) -> List[str]:
+    """Report lines: configs added / removed, then ``-`` / ``+`` lines per config.
+
+    Without ``show_all`` only the keys a runner reads are listed line by line; the
+    differences in helper variables and ``_scope_`` markers are counted.
+    """
     lines = [f'removed: {p}' for p in sorted(before.keys() - after.keys())]
     lines += [f'added: {p}' for p in sorted(after.keys() - before.keys())]
     same = 0
@@ -92,11 +121,18 @@ def compare(before: Dict[str, Dict[str, str]], after: Dict[str, Dict[str,
             same += 1
             continue
         lines.append(f'{path}:')
+        counts = {'helper': 0, 'scope': 0}
         for key in keys:
+            if kind(key) != 'runner' and not show_all:
+                counts[kind(key)] += 1
+                continue
             if key in old:
                 lines.append(f'  - {key} = {old[key]}')
             if key in new:
                 lines.append(f'  + {key} = {new[key]}')
+        if any(counts.values()):
+            lines.append(f"  ({counts['helper']} helper-variable and {counts['scope']} "
+                         '_scope_ differences not shown)')
     lines.append(f'{same} of {len(before.keys() & after.keys())} configs resolve '
                  'identically')
     return lines
@@ -106,6 +142,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--base', default='main', help='git revision to compare with')
     parser.add_argument('--configs', default='configs', help='folder of the configs')
+    parser.add_argument(
+        '--all',
+        action='store_true',
+        help='also list helper variables and _scope_ markers line by line')
     return parser.parse_args(argv)
 
 
@@ -125,7 +165,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                             str(base)],
                            cwd=ROOT,
                            check=True)
-    lines = compare(before, after)
+    lines = compare(before, after, args.all)
     print('\n'.join(lines))
     return int(len(lines) > 1)
 
