@@ -142,10 +142,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--base', default='main', help='git revision to compare with')
     parser.add_argument('--configs', default='configs', help='folder of the configs')
-    parser.add_argument(
-        '--all',
-        action='store_true',
-        help='also list helper variables and _scope_ markers line by line')
+    parser.add_argument('--all', action='store_true', help='list every difference')
     return parser.parse_args(argv)
 
 
