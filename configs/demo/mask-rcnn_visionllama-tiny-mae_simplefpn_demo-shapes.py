@@ -4,11 +4,12 @@
 #   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
 #   python tools/train.py \
 #       configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py
-# The full recipe (configs/mae_visionllama/vitdet, mmdet's Mask R-CNN + LSJ bases) is
-# inherited: window attention in blocks 0 and 2 (8x8 windows, the size of the 32 px
-# pretraining grid), global attention in 1 and 3, SimpleFeaturePyramid from the last
-# block's map, RPN with 2 convs, Shared4Conv1FC box head, LN2d heads, layer decay through
-# our constructor, weights from the MAE run's weights.pth. The backbone has stride 4
+# The release's ViTDet config (configs/mae_visionllama/vitdet, mmdet's Mask R-CNN + LSJ
+# bases) is inherited: the MAE encoder without class token, final norm or drop path in
+# the MLP branch, window attention (here in blocks 0 and 2: 8x8 windows, the size of the
+# 32 px pretraining grid; global in 1 and 3), SimpleFeaturePyramid from the last block's
+# map, RPN with 2 convs, Shared4Conv1FC box head, LN2d heads, layer decay through our
+# constructor, weights from the MAE run's weights.pth. The backbone has stride 4
 # (patch 4), so the neck levels have strides 1, 2, 4, 8 (+16); images are resized to
 # 64 px (a 16x16 patch grid, 2x2 windows) to keep the stride-1 level small on the CPU.
 _base_ = [
@@ -84,11 +85,10 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=10.0))
 param_scheduler = _base_.param_scheduler  # linear warmup, steps at 88 % / 96 %
-param_scheduler[0]['end'] = 40
+param_scheduler[0].update(start_factor=0.01, end=40)
 param_scheduler[1].update(
     end=max_iters, milestones=[int(max_iters * 0.88),
                                int(max_iters * 0.96)])
-param_scheduler[0]['start_factor'] = 0.01
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters, dynamic_intervals=None)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

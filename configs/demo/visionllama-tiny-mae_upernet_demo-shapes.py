@@ -3,10 +3,12 @@
 # background, circle, square, triangle). First run the MAE demo, then:
 #   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
 #   python tools/train.py configs/demo/visionllama-tiny-mae_upernet_demo-shapes.py
-# The full recipe (configs/mae_visionllama/upernet, itself mmseg's MAE UperNet) is
-# inherited: 4 blocks -> Feature2Pyramid (4/2/1/0.5) -> UPerHead + FCN auxiliary head,
-# AS2DRoPE anchored at the pretraining grid, layer decay through our constructor, weights
-# from the MAE run's weights.pth. Sizes, data, learning rate and schedule are the demo's;
+# The release's UperNet config (configs/mae_visionllama/upernet, itself mmseg's MAE
+# UperNet) is inherited: the MAE encoder without class token, final norm or drop path in
+# the MLP branch, 4 blocks -> Feature2Pyramid (4/2/1/0.5) -> UPerHead + FCN auxiliary
+# head, layer decay through our constructor, weights from the MAE run's weights.pth.
+# AS2DRoPE anchored at the pretraining grid, sizes, data, learning rate and schedule are
+# the demo's;
 # images are resized to 64 px (a 16x16 patch grid; the pretraining grid was 8x8) to keep
 # the stride-1 pyramid level small on the CPU.
 _base_ = [
