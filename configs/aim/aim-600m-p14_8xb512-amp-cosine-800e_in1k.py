@@ -1,15 +1,15 @@
 # AIM-600M autoregressive pretraining on ImageNet-1k, 800 epochs.
 # Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
+    '../_base_/models/aim-600m-p14.py',
     'mmpretrain::_base_/datasets/imagenet_bs512_mae.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 img_size, patch_size = 224, 14
 model = dict(
     type='AIMPretrain',
-    backbone=dict(type='AIM', arch='600m', img_size=img_size, patch_size=patch_size),
+    backbone=_base_.aim_600m,
     head=dict(
         type='AIMPixelHead',
         in_channels=1536,
@@ -17,6 +17,7 @@ model = dict(
         num_blocks=12,
         mlp_ratio=4,
         patch_size=patch_size,
+        norm_cfg=dict(type='LN', eps=1e-5),  # ml-l3m's head norms (LayerNormFP32)
         loss=dict(type='PixelReconstructionLoss', criterion='L2')),
     prefix_range=(1, (img_size // patch_size)**2 - 1))
 

@@ -1,20 +1,17 @@
 # Attentive probe of a frozen AIM-600M (blocks 14-19) on ImageNet-1k.
 # Recipe notes: configs/aim/README.md ("Configs").
 _base_ = [
+    '../_base_/models/aim-600m-p14.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 checkpoint = 'work_dirs/aim-600m-p14_8xb512-amp-cosine-800e_in1k/weights.pth'
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='AIM',
-        arch='600m',
-        img_size=224,
-        patch_size=14,
+        _base_.aim_600m,
         out_indices=[14, 15, 16, 17, 18, 19],
         out_type='avg_layers',
         frozen_stages=24,
@@ -37,22 +34,14 @@ optim_wrapper = dict(
     dtype='bfloat16',
     optimizer=dict(lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 100, 10
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.0,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup, then cosine to 0
+param_scheduler[0]['end'] = warmup_epochs
+param_scheduler[1].update(
+    eta_min=0.0,
+    begin=warmup_epochs,
+    end=max_epochs,
+    T_max=max_epochs - warmup_epochs,
+    convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))

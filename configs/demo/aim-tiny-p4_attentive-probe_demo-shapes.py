@@ -8,9 +8,11 @@
 # AttentionPoolingClassifier (BatchNorm without affine, one learned query per head,
 # bias-free k / v, linear classifier). Sizes, data, lr and schedule are the demo's; the
 # fp32 OptimWrapper replaces the recipe's bf16 AmpOptimWrapper (which needs a GPU).
-_base_ = ['../aim/aim-600m-p14_attentive-probe_8xb128_in1k.py']
+_base_ = [
+    '../aim/aim-600m-p14_attentive-probe_8xb128_in1k.py',
+    '_base_/datasets/demo-shapes_cls.py'
+]
 
-classes = ('circle', 'square', 'triangle')
 img_size, patch_size = 32, 4
 checkpoint = 'work_dirs/aim-tiny-p4_pretrain_demo-shapes/weights.pth'
 model = dict(
@@ -21,63 +23,26 @@ model = dict(
         out_indices=[1, 2, 3],
         frozen_stages=4,
         init_cfg=dict(checkpoint=checkpoint)),
-    head=dict(num_classes=len(classes), in_channels=64, num_heads=4, topk=(1, )))
+    head=dict(num_classes=len(_base_.classes), in_channels=64, num_heads=4, topk=(1, )))
 
-data_preprocessor = dict(
-    num_classes=len(classes),
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='PackInputs'),
-]
-dataset = dict(
-    _delete_=True, type='ImageNet', data_root='data/demo/imagenet', classes=classes)
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    dataset=dict(**dataset, split='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(**dataset, split='val', pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(type='Accuracy', topk=(1, ))
-test_evaluator = val_evaluator
+data_preprocessor = dict(num_classes=len(_base_.classes))
+train_pipeline, test_pipeline = _base_.demo_pipelines
+train_dataloader = dict(_base_.demo_train_dataloader, drop_last=False)
+val_dataloader = test_dataloader = _base_.demo_val_dataloader
+val_evaluator = test_evaluator = dict(topk=(1, ))
 
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05))
 max_epochs, warmup_epochs = 20, 2
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.0,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        T_max=max_epochs - warmup_epochs,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+param_scheduler = _base_.param_scheduler  # the probe's warmup + cosine, shorter
+param_scheduler[0].update(start_factor=1e-2, end=warmup_epochs)
+param_scheduler[1].update(
+    begin=warmup_epochs, end=max_epochs, T_max=max_epochs - warmup_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
-randomness = dict(seed=0, diff_rank_seed=False)
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(diff_rank_seed=False)
 auto_scale_lr = dict(base_batch_size=64)

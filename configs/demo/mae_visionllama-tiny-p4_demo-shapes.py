@@ -4,28 +4,23 @@
 # and writes work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth (SaveWeightsHook:
 # weights only), which the fine-tuning, UperNet and Mask R-CNN demos load through
 # init_cfg=dict(type='Pretrained', prefix='backbone.').
-# mmpretrain's own MAE ViT-B recipe is inherited (mask 0.75, norm_pix L2 loss, AdamW
-# betas 0.9/0.95, wd 0.05, warmup + cosine); the encoder is MAEVisionLLaMA, and sizes,
-# data path, learning rate and schedule are made for the demo.
+# The release's MAE pretraining config (configs/mae_visionllama/, mmpretrain's MAE ViT-B
+# recipe) is inherited: MAEVisionLLaMA encoder, mask 0.75, norm_pix L2 loss, AdamW betas
+# 0.9/0.95, wd 0.05, warmup + cosine, SaveWeightsHook. The demo's: the tiny encoder on
+# 32 px in patches of 4, a 2-block decoder, the data, lr, fp32 and 60 epochs.
 _base_ = [
-    'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
-    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
+    '../mae_visionllama/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k.py',
+    '_base_/models/visionllama-tiny-mae.py', '_base_/datasets/demo-shapes_cls.py',
+    '../_base_/no_weight_decay.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 img_size, patch_size = 32, 4
 num_patches = (img_size // patch_size)**2
-arch = dict(
-    embed_dims=64, num_layers=4, num_heads=4, feedforward_channels=192,
-    ffn_bias=True)  # the same arch dict in the downstream demos
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='MAEVisionLLaMA',
-        arch=arch,
+        arch=dict(_base_.tiny_mae_arch, _delete_=True),
         img_size=img_size,
-        patch_size=patch_size,
-        mask_ratio=0.75),
+        patch_size=patch_size),
     neck=dict(
         num_patches=num_patches,
         patch_size=patch_size,
@@ -35,25 +30,12 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=patch_size))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.5, 1.0),
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackInputs'),
-]
+# the release's augmentation, crops of 50-100 % of the image
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].update(scale=img_size, crop_ratio_range=(0.5, 1.0))
 train_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    # the base's collate_fn=dict(type='default_collate') breaks when inherited through
-    # `mmpretrain::` ("default_collate() got an unexpected keyword argument '_scope_'")
-    collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(data_root='data/demo/imagenet', split='train', pipeline=train_pipeline))
+    _base_.demo_loader,
+    dataset=dict(data_root=_base_.dataset.data_root, pipeline=train_pipeline))
 
 max_epochs = 60
 # plain OptimWrapper: the base's AmpOptimWrapper refuses the CPU
@@ -68,28 +50,12 @@ optim_wrapper = dict(
             **_base_.no_weight_decay.mask_token,
             'bias': dict(decay_mult=0.0),
         }))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 5,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=5,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup, cosine (per iteration)
+param_scheduler[0].update(start_factor=1e-3, end=5)
+param_scheduler[1].update(T_max=max_epochs - 5, eta_min=1e-5, begin=5, end=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=29),
     checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=1))
-custom_hooks = [dict(type='SaveWeightsHook')]  # work_dir/weights.pth, weights only
-randomness = dict(seed=0, diff_rank_seed=True)
 resume = False  # the base sets resume=True (auto resume)
 auto_scale_lr = dict(base_batch_size=64)

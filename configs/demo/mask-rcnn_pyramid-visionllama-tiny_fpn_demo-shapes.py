@@ -1,58 +1,28 @@
 # Mask R-CNN + FPN + a tiny Pyramid VisionLLaMA on the bundled demo shapes
-# (data/demo/coco,
-# COCO on-disk layout, 128x128, 80 train2017 / 20 val2017 images; classes circle, square,
-# triangle). Trains from scratch on 2 CPU cores in a few minutes:
+# (data/demo/coco, COCO on-disk layout, 128x128, 80 train2017 / 20 val2017 images;
+# classes circle, square, triangle). Trains from scratch on 2 CPU cores in a few minutes:
 #   python tools/train.py \
 #       configs/demo/mask-rcnn_pyramid-visionllama-tiny_fpn_demo-shapes.py
-# mmdet's own Mask R-CNN 1x config (model, COCO instance dataset, runtime) is inherited;
-# only widths, anchor sizes, sample counts, data paths and the schedule change here.
+# The release's Mask R-CNN config (configs/pyramid_visionllama/, mmdet's Swin-T 1x
+# recipe) is inherited: LayerNorm-ed NCHW maps of the four stages into the FPN, AS2DRoPE,
+# the release's GSA keys and LSA padding, no weight decay on the norms. The demo's: the
+# tiny arch from scratch, widths, anchor sizes, sample counts, the data at 128 px, AdamW,
+# lr and the schedule.
 _base_ = [
-    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '../_base_/reliable_runtime.py',
-    '../_base_/no_weight_decay.py'
+    '../pyramid_visionllama/mask-rcnn_pyramid-visionllama-s_fpn_1x_coco.py',
+    '_base_/models/pyramid-visionllama-tiny.py', '_base_/datasets/demo-shapes_coco.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-classes = ('circle', 'square', 'triangle')
-width = 64  # FPN / RoI head channels (mmdet's default 256)
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='PyramidVisionLLaMA',
-        # every stage has an LSA and a GSA block (a depth-1 stage would only have LSA)
-        arch=dict(
-            embed_dims=[16, 32, 64, 128],
-            depths=[2, 2, 2, 2],
-            num_heads=[1, 2, 4, 8],
-            feedforward_channels=[64, 96, 192, 384]),
-        window_sizes=[8, 8, 4, 4],  # 32x32, 16x16, 8x8, 4x4 maps at 128 px
-        sr_ratios=[8, 4, 2, 1],
-        out_indices=(0, 1, 2, 3),
-        norm_after_stage=True,
-        rope_type='as2d',
-        rope_anchor=[32, 16, 8, 4],  # the demo's grids
-        layer_scale_init_value=0.1,
-        drop_path_rate=0.0,
-        init_cfg=None),
-    neck=dict(in_channels=[16, 32, 64, 128], out_channels=width),
-    rpn_head=dict(
-        in_channels=width,
-        feat_channels=width,
-        # shapes are 16-50 px: anchors of 16..256 px instead of 32..512
-        anchor_generator=dict(scales=[4])),
-    roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=width),
-        bbox_head=dict(in_channels=width, fc_out_channels=256, num_classes=len(classes)),
-        mask_roi_extractor=dict(out_channels=width),
-        mask_head=dict(
-            in_channels=width, conv_out_channels=width, num_classes=len(classes))),
-    train_cfg=dict(
-        rpn=dict(sampler=dict(num=128)),
-        rpn_proposal=dict(nms_pre=500, max_per_img=200),
-        rcnn=dict(sampler=dict(num=128))),
-    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=20)))
-
-data_root = 'data/demo/coco/'
 img_scale = (128, 128)
+max_epochs = 12
+model = dict(
+    _base_.demo_mask_rcnn,
+    backbone=dict(
+        _base_.tiny_pyramid, arch=dict(_base_.tiny_pyramid_arch, _delete_=True)),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    # shapes are 16-50 px: anchors of 16..256 px instead of 32..512
+    rpn_head=dict(_base_.demo_mask_rcnn.rpn_head, anchor_generator=dict(scales=[4])))
+
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
@@ -60,31 +30,15 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+test_pipeline = _base_.test_pipeline  # mmdet's COCO test pipeline at the demo's size
+test_pipeline[1].scale = img_scale
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline))
+    _base_.demo_loader, dataset=dict(_base_.demo_dataset, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
+    _base_.demo_loader, dataset=dict(_base_.demo_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
-test_evaluator = val_evaluator
+val_evaluator = test_evaluator = _base_.demo_evaluator
 
-max_epochs = 12
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

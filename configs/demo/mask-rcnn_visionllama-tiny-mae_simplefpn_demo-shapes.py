@@ -4,69 +4,46 @@
 #   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
 #   python tools/train.py \
 #       configs/demo/mask-rcnn_visionllama-tiny-mae_simplefpn_demo-shapes.py
-# The full recipe (configs/mae_visionllama/vitdet, mmdet's Mask R-CNN + LSJ bases) is
-# inherited: window attention in blocks 0 and 2 (8x8 windows, the size of the 32 px
-# pretraining grid), global attention in 1 and 3, SimpleFeaturePyramid from the last
-# block's map, RPN with 2 convs, Shared4Conv1FC box head, LN2d heads, layer decay through
-# our constructor, weights from the MAE run's weights.pth. The backbone has stride 4
+# The release's ViTDet config (configs/mae_visionllama/vitdet, mmdet's Mask R-CNN + LSJ
+# bases) is inherited: the MAE encoder without class token, final norm or drop path in
+# the MLP branch, window attention (here in blocks 0 and 2: 8x8 windows, the size of the
+# 32 px pretraining grid; global in 1 and 3), SimpleFeaturePyramid from the last block's
+# map, RPN with 2 convs, Shared4Conv1FC box head, LN2d heads, layer decay through our
+# constructor, weights from the MAE run's weights.pth. The backbone has stride 4
 # (patch 4), so the neck levels have strides 1, 2, 4, 8 (+16); images are resized to
 # 64 px (a 16x16 patch grid, 2x2 windows) to keep the stride-1 level small on the CPU.
 _base_ = [
-    '../mae_visionllama/vitdet/'
-    'mask-rcnn_visionllama-b-mae_simplefpn_lsj-36e_coco.py'
+    '../mae_visionllama/vitdet/mask-rcnn_visionllama-b-mae_simplefpn_lsj-36e_coco.py',
+    '_base_/models/visionllama-tiny-mae.py', '_base_/datasets/demo-shapes_coco.py'
 ]
 
-classes = ('circle', 'square', 'triangle')
-width = 64  # FPN / RoI head channels (256 in the full config)
 image_size = (64, 64)
 strides = [1, 2, 4, 8, 16]
-checkpoint = 'work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth'
+max_iters = 240  # 12 passes over the 80 training images
 model = dict(
+    _base_.demo_mask_rcnn,
     data_preprocessor=dict(
         batch_augments=[dict(type='BatchFixedSizePad', size=image_size, pad_mask=True)]),
     backbone=dict(
-        _delete_=True,
-        type='VisionLLaMA',
-        # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
-        arch=dict(
-            embed_dims=64,
-            num_layers=4,
-            num_heads=4,
-            feedforward_channels=192,
-            ffn_bias=True),
+        arch=dict(_base_.tiny_mae_arch, _delete_=True),
         img_size=image_size,
         patch_size=4,
         out_indices=(3, ),
-        with_cls_token=False,
-        out_type='featmap',
-        final_norm=False,
         window_size=8,
         window_block_indexes=[0, 2],
         drop_path_rate=0.05,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
-    neck=dict(backbone_channel=64, in_channels=[16, 32, 64, 64], out_channels=width),
+        init_cfg=dict(checkpoint=_base_.tiny_mae_weights)),
+    neck=dict(backbone_channel=64, in_channels=[16, 32, 64, 64], out_channels=64),
+    # shapes are 8-25 px at 64 px: anchors 8..128 px on the stride 1..16 levels
     rpn_head=dict(
-        in_channels=width,
-        feat_channels=width,
-        # shapes are 8-25 px at 64 px: anchors 8..128 px on the stride 1..16 levels
+        _base_.demo_mask_rcnn.rpn_head,
         anchor_generator=dict(scales=[8], strides=strides)),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=width, featmap_strides=strides[:4]),
-        bbox_head=dict(
-            in_channels=width,
-            conv_out_channels=width,
-            fc_out_channels=256,
-            num_classes=len(classes)),
-        mask_roi_extractor=dict(out_channels=width, featmap_strides=strides[:4]),
-        mask_head=dict(
-            in_channels=width, conv_out_channels=width, num_classes=len(classes))),
-    train_cfg=dict(
-        rpn=dict(sampler=dict(num=128)),
-        rpn_proposal=dict(nms_pre=500, max_per_img=200),
-        rcnn=dict(sampler=dict(num=128))),
-    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=20)))
+        bbox_roi_extractor=dict(out_channels=64, featmap_strides=strides[:4]),
+        bbox_head=dict(_base_.demo_mask_rcnn.roi_head.bbox_head, conv_out_channels=64),
+        mask_roi_extractor=dict(out_channels=64, featmap_strides=strides[:4]),
+        mask_head=_base_.demo_mask_rcnn.roi_head.mask_head))
 
-data_root = 'data/demo/coco/'
 train_pipeline = [  # a mild large-scale jitter
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
@@ -90,27 +67,16 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    _base_.demo_loader,
     dataset=dict(
         times=1,
         dataset=dict(
-            data_root=data_root,
-            metainfo=dict(classes=classes),
-            filter_cfg=dict(min_size=8),
-            pipeline=train_pipeline)))
+            _base_.demo_dataset, filter_cfg=dict(min_size=8), pipeline=train_pipeline)))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
+    _base_.demo_loader, dataset=dict(_base_.demo_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
-test_evaluator = val_evaluator
+val_evaluator = test_evaluator = _base_.demo_evaluator
 
-max_iters = 240  # 12 passes over the 80 training images
 optim_wrapper = dict(
     type='OptimWrapper',  # the full config's AmpOptimWrapper refuses the CPU
     _delete_=True,
@@ -118,21 +84,15 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.75, flat_decay_mult=0.0),
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=10.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=40),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[int(max_iters * 0.88), int(max_iters * 0.96)],
-        gamma=0.1),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup, steps at 88 % / 96 %
+param_scheduler[0].update(start_factor=0.01, end=40)
+param_scheduler[1].update(
+    end=max_iters, milestones=[int(max_iters * 0.88),
+                               int(max_iters * 0.96)])
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters, dynamic_intervals=None)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1))
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(window_size=20)
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)

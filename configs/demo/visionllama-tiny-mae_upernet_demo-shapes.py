@@ -3,43 +3,34 @@
 # background, circle, square, triangle). First run the MAE demo, then:
 #   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
 #   python tools/train.py configs/demo/visionllama-tiny-mae_upernet_demo-shapes.py
-# The full recipe (configs/mae_visionllama/upernet, itself mmseg's MAE UperNet) is
-# inherited: 4 blocks -> Feature2Pyramid (4/2/1/0.5) -> UPerHead + FCN auxiliary head,
-# AS2DRoPE anchored at the pretraining grid, layer decay through our constructor, weights
-# from the MAE run's weights.pth. Sizes, data, learning rate and schedule are the demo's;
+# The release's UperNet config (configs/mae_visionllama/upernet, itself mmseg's MAE
+# UperNet) is inherited: the MAE encoder without class token, final norm or drop path in
+# the MLP branch, 4 blocks -> Feature2Pyramid (4/2/1/0.5) -> UPerHead + FCN auxiliary
+# head, layer decay through our constructor, weights from the MAE run's weights.pth.
+# AS2DRoPE anchored at the pretraining grid, sizes, data, learning rate and schedule are
+# the demo's;
 # images are resized to 64 px (a 16x16 patch grid; the pretraining grid was 8x8) to keep
 # the stride-1 pyramid level small on the CPU.
 _base_ = [
     '../mae_visionllama/upernet/'
     'visionllama-base-mae_upernet_8xb2-amp-160k_ade20k-512x512.py',
-    '_base_/datasets/demo-shapes_ade.py'
+    '_base_/models/visionllama-tiny-mae.py', '_base_/datasets/demo-shapes_ade.py'
 ]
 
 crop_size = (64, 64)
-checkpoint = 'work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth'
+max_iters = 1000  # the shapes are told apart (not just found) after several hundred
 norm_cfg = dict(type='BN', requires_grad=True)  # single process on CPU: no SyncBN
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        _delete_=True,
-        type='VisionLLaMA',
-        # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
-        arch=dict(
-            embed_dims=64,
-            num_layers=4,
-            num_heads=4,
-            feedforward_channels=192,
-            ffn_bias=True),
+        arch=dict(_base_.tiny_mae_arch, _delete_=True),
         img_size=crop_size,
         patch_size=4,
         out_indices=[0, 1, 2, 3],
-        with_cls_token=False,
-        out_type='featmap',
-        final_norm=False,
         rope_type='as2d',
         rope_anchor=(8, 8),  # the 32 px / patch 4 pretraining grid
         drop_path_rate=0.05,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+        init_cfg=dict(checkpoint=_base_.tiny_mae_weights)),
     neck=dict(embed_dim=64, norm_cfg=norm_cfg),
     decode_head=dict(
         in_channels=[64, 64, 64, 64],
@@ -64,26 +55,18 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs'),
-]
+test_pipeline = _base_.test_pipeline  # mmseg's ADE20K test pipeline at the crop size
+test_pipeline[1].scale = crop_size
 train_dataloader = dict(
+    _base_.demo_loader,
     batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(**_base_.dataset, pipeline=train_pipeline))
+    dataset=dict(_base_.dataset, pipeline=train_pipeline))
 val_dataloader = dict(
+    _base_.demo_loader,
     batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(**_base_.dataset, pipeline=test_pipeline))
+    dataset=dict(_base_.dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# the shapes are told apart (not just found) only after several hundred iterations
-max_iters = 1000
 optim_wrapper = dict(
     type='OptimWrapper',  # the full config's AmpOptimWrapper refuses the CPU
     _delete_=True,
@@ -91,16 +74,12 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=5e-3, betas=(0.9, 0.999), weight_decay=0.01),
     paramwise_cfg=dict(layer_decay_rate=0.75, flat_decay_mult=0.0),
     clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=100, end=max_iters),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=250)
+param_scheduler = _base_.param_scheduler  # linear warmup, then poly (per iteration)
+param_scheduler[0].update(start_factor=1e-2, end=100)
+param_scheduler[1].update(begin=100, end=max_iters)
+train_cfg = dict(max_iters=max_iters, val_interval=250)
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
-    visualization=dict(type='SegVisualizationHook', draw=False))
+    checkpoint=dict(interval=500, max_keep_ckpts=1), visualization=dict(draw=False))
 env_cfg = dict(cudnn_benchmark=False)
 # With seed 0 this run stays on a plateau where every shape is called a circle (mIoU
 # 31.7 after 1000 iterations, the same from a random init); seed 1 leaves it by

@@ -1,62 +1,57 @@
 # A tiny VisionLLaMA classifier on the bundled demo shapes (data/demo/imagenet,
 # ImageNet on-disk layout, 3 classes, 32x32). Trains on 2 CPU cores in a few minutes:
 #   python tools/train.py configs/demo/visionllama-tiny-p4_1xb64-50e_demo-shapes.py
+# The release's VisionLLaMA-S classifier (configs/visionllama/) is inherited: class
+# token, 2D RoPE, linear head, its initialisation and no weight decay on the class token.
+# The demo's: a 64-wide, 4-block arch with layer scale, 32 px inputs in patches of 4, the
+# data, cross-entropy without Mixup / CutMix, AdamW and a 50-epoch schedule.
 _base_ = [
-    'mmpretrain::_base_/default_runtime.py', '_base_/datasets/demo-shapes_cls.py',
-    '../_base_/reliable_runtime.py', '../_base_/no_weight_decay.py'
+    '../visionllama/visionllama-small-p16_8xb256-lamb-800e_in1k.py',
+    '_base_/datasets/demo-shapes_cls.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-classes = ('circle', 'square', 'triangle')
+img_size, max_epochs = 32, 50
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
-        type='VisionLLaMA',
         arch=dict(
+            _delete_=True,
             embed_dims=64,
             num_layers=4,
             num_heads=4,
             feedforward_channels=192,
             ffn_bias=False,
             layer_scale_init_value=0.1),
-        img_size=32,
+        img_size=img_size,
         patch_size=4,
-        with_cls_token=True,
-        out_type='cls_token',
-        rope_type='2d',
         drop_path_rate=0.0),
-    neck=None,
     head=dict(
-        type='LinearClsHead',
-        num_classes=len(classes),
+        num_classes=len(_base_.classes),
         in_channels=64,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        loss=dict(_delete_=True, type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )),
-    init_cfg=[
-        dict(type='TruncNormal', layer='Linear', std=.02),
-        dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
-    ])
+    train_cfg=None)
+
+data_preprocessor = dict(num_classes=len(_base_.classes))
+train_pipeline, test_pipeline = _base_.demo_pipelines
+train_dataloader = dict(
+    _base_.demo_train_dataloader,
+    drop_last=False,
+    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
+val_dataloader = test_dataloader = _base_.demo_val_dataloader
+val_evaluator = test_evaluator = dict(topk=(1, ))
 
 optim_wrapper = dict(
+    _delete_=True,
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={**_base_.no_weight_decay.cls_token}),
     clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR', T_max=48, eta_min=1e-5, by_epoch=True, begin=2, end=50),
-]
-train_cfg = dict(by_epoch=True, max_epochs=50, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
-
+param_scheduler = _base_.param_scheduler  # warmup, then cosine by epoch
+param_scheduler[0].update(start_factor=1e-2, end=2)
+param_scheduler[1].update(T_max=max_epochs - 2, begin=2, end=max_epochs)
+param_scheduler[1].pop('convert_to_iter_based')
+train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=29),
-    checkpoint=dict(type='CheckpointHook', interval=25, max_keep_ckpts=2))
-randomness = dict(seed=0, deterministic=False)
+    checkpoint=dict(interval=25, max_keep_ckpts=2))
+randomness = dict(seed=0)
+auto_scale_lr = dict(base_batch_size=64)

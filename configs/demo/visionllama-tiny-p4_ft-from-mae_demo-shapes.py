@@ -2,59 +2,52 @@
 # (data/demo/imagenet: circle / square / triangle, 32x32). First run the MAE demo, then:
 #   python tools/train.py configs/demo/mae_visionllama-tiny-p4_demo-shapes.py
 #   python tools/train.py configs/demo/visionllama-tiny-p4_ft-from-mae_demo-shapes.py
-# The weights come from the MAE run's weights.pth (SaveWeightsHook) through the backbone's
-# init_cfg (prefix 'backbone.'). As the full MAE fine-tuning configs: no class token
-# (the MAE encoder keeps it out of the blocks), average pooling + LN, layer-wise LR decay
-# through LayerDecayOptimWrapperConstructor. Data, head and runtime come from the
-# supervised demo. The same run from a random init, for comparison:
+# The release's MAE fine-tuning config (configs/mae_visionllama/benchmarks/, mmpretrain's
+# MAE ViT recipe) is inherited: no class token (the MAE encoder keeps it out of the
+# blocks), average pooling without the final norm, drop path in the attention branch
+# only, layer-wise lr decay through LayerDecayOptimWrapperConstructor, weights from the
+# MAE run's weights.pth (init_cfg, prefix 'backbone.'). The demo's: the tiny encoder at
+# 32 px, the data, cross-entropy without Mixup / CutMix, lr, layer decay 0.75 and 20
+# epochs. The same
+# run from a random init, for comparison:
 #   python tools/train.py configs/demo/visionllama-tiny-p4_ft-from-mae_demo-shapes.py \
 #       --work-dir work_dirs/visionllama-tiny-p4_ft-scratch_demo-shapes \
 #       --cfg-options model.backbone.init_cfg=None
-_base_ = ['./visionllama-tiny-p4_1xb64-50e_demo-shapes.py']
-
-checkpoint = 'work_dirs/mae_visionllama-tiny-p4_demo-shapes/weights.pth'
-model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='VisionLLaMA',
-        # the MAE demo's encoder (configs/demo/mae_visionllama-tiny-p4_demo-shapes.py)
-        arch=dict(
-            embed_dims=64,
-            num_layers=4,
-            num_heads=4,
-            feedforward_channels=192,
-            ffn_bias=True),
-        img_size=32,
-        patch_size=4,
-        with_cls_token=False,
-        out_type='avg_featmap',
-        final_norm=False,
-        drop_path_rate=0.05,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))
+_base_ = [
+    '../mae_visionllama/benchmarks/visionllama-base-p16_8xb128-coslr-100e_in1k.py',
+    '_base_/models/visionllama-tiny-mae.py', '_base_/datasets/demo-shapes_cls.py'
+]
 
 max_epochs = 20
+model = dict(
+    backbone=dict(
+        arch=dict(_base_.tiny_mae_arch, _delete_=True),
+        img_size=32,
+        patch_size=4,
+        drop_path_rate=0.05,
+        init_cfg=dict(checkpoint=_base_.tiny_mae_weights)),
+    head=dict(
+        num_classes=len(_base_.classes),
+        in_channels=64,
+        loss=dict(_delete_=True, type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, )),
+    train_cfg=None)
+
+data_preprocessor = dict(num_classes=len(_base_.classes))
+train_pipeline, test_pipeline = _base_.demo_pipelines
+train_dataloader = _base_.demo_train_dataloader
+val_dataloader = test_dataloader = _base_.demo_val_dataloader
+val_evaluator = test_evaluator = dict(topk=(1, ))
+
 optim_wrapper = dict(
-    constructor='LayerDecayOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    optimizer=dict(lr=2e-3),
     paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.75, flat_decay_mult=0.0),
     clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 2,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=2,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+param_scheduler = _base_.param_scheduler  # linear warmup, cosine (per iteration)
+param_scheduler[0].update(start_factor=1e-2, end=2)
+param_scheduler[1].update(T_max=max_epochs - 2, eta_min=1e-5, begin=2, end=max_epochs)
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=1))
+    logger=dict(type='LoggerHook', interval=29),
+    checkpoint=dict(interval=10, max_keep_ckpts=1))
+auto_scale_lr = dict(base_batch_size=64)

@@ -5,7 +5,5 @@ _base_ = ['./mask-rcnn_pyramid-visionllama-s_fpn_ms-crop-3x_coco.py']
 
 checkpoint = 'visionllama://pyramid-visionllama-l_in1k'
 model = dict(
-    backbone=dict(
-        arch='l',
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    backbone=dict(arch='l', init_cfg=dict(checkpoint=checkpoint)),
     neck=dict(in_channels=[128, 256, 512, 1024]))

@@ -4,8 +4,6 @@ _base_ = ['./pyramid-visionllama-small_uperhead_8xb2-160k_ade20k-512x512.py']
 
 checkpoint = 'visionllama://pyramid-visionllama-b_in1k'
 model = dict(
-    backbone=dict(
-        arch='b',
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    backbone=dict(arch='b', init_cfg=dict(checkpoint=checkpoint)),
     decode_head=dict(in_channels=[96, 192, 384, 768]),
     auxiliary_head=dict(in_channels=384))

@@ -3,7 +3,6 @@
 _base_ = [
     'mmpretrain::twins/twins-svt-small_8xb128_in1k.py', '../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(
@@ -18,6 +17,8 @@ model = dict(
         drop_path_rate=0.2),
     neck=None,  # the base's GlobalAveragePooling wants NCHW maps
     head=dict(in_channels=512))
+# the release drops the last incomplete batch (deit/main.py: drop_last=True)
+train_dataloader = dict(drop_last=True)
 
 # mmpretrain's twins base spells `_delete=True` (no trailing underscore), which is merged
 # as a plain key; delete properly and keep its intent: no weight decay on norms, biases

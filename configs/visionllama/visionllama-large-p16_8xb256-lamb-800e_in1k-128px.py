@@ -5,11 +5,9 @@ img_size = 128
 model = dict(
     backbone=dict(arch='l', img_size=img_size, drop_path_rate=0.45),
     head=dict(in_channels=1024))
-train_pipeline = _base_.train_pipeline
-train_pipeline[1]['scale'] = img_size
-test_pipeline = _base_.test_pipeline
-test_pipeline[1]['scale'] = int(256 / 224 * img_size)  # crop ratio 0.875
-test_pipeline[2]['crop_size'] = img_size
+# crops of img_size, evaluation at the release's crop ratio 0.875
+train_pipeline, test_pipeline = _base_.train_pipeline, _base_.test_pipeline
+train_pipeline[1]['scale'] = test_pipeline[2]['crop_size'] = img_size
+test_pipeline[1]['scale'] = int(256 / 224 * img_size)
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -9,20 +9,7 @@ train_dataloader = dict(
 # 8 x 128 = 1024 images per step over 10k images: 100 epochs = 1000 steps
 max_epochs = 100
 optim_wrapper = dict(optimizer=dict(lr=0.05, weight_decay=1e-4))
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 5,
-        by_epoch=True,
-        begin=5,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # 5 warmup epochs, then cosine (per iteration)
+param_scheduler[1].update(
+    T_max=max_epochs - 5, end=max_epochs, convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=25)

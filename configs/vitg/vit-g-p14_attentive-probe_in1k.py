@@ -20,20 +20,5 @@ optim_wrapper = dict(
     paramwise_cfg=dict(
         flat_decay_mult=0.0, custom_keys={**_base_.no_weight_decay.map_latent}))
 
-max_epochs = 90
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=5,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 5,
-        by_epoch=True,
-        begin=5,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # the linear probe's, per iteration
+param_scheduler[1]['convert_to_iter_based'] = True

@@ -1,24 +1,15 @@
 # ViT-G/14 fine-tuning on ImageNet-1k at 224 px (MAP head, FactoredAdamW).
 # Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
+    '../_base_/models/vit-g-p14.py',
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py',
     '../_base_/no_weight_decay.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='ViTG',
-        arch='G',
-        img_size=224,
-        patch_size=14,
-        out_type='map',
-        drop_path_rate=0.1,
-        with_cp=True,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    backbone=dict(_base_.vit_g, out_type='map', drop_path_rate=0.1, with_cp=True),
     neck=None,
     head=dict(
         type='LinearClsHead',

@@ -1,22 +1,14 @@
 # Linear probe of a frozen ViT-G/14 (MAP pre-logits) on ImageNet-1k.
 # Recipe notes: configs/vitg/README.md ("Configs").
 _base_ = [
+    '../_base_/models/vit-g-p14.py',
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_resize.py',
     'mmpretrain::_base_/default_runtime.py', '../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-checkpoint = 'checkpoints/vit-g-p14_timm2mm.pth'
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='ViTG',
-        arch='G',
-        img_size=224,
-        patch_size=14,
-        out_type='map',
-        frozen_stages=48,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+    backbone=dict(_base_.vit_g, out_type='map', frozen_stages=48),
     neck=dict(type='ClsBatchNormNeck', input_features=1664),
     head=dict(
         type='LinearClsHead',

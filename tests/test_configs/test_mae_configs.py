@@ -53,6 +53,20 @@ def test_all_configs_covered():
         sorted(CONFIG_DIR.rglob('*.py'))
 
 
+def _encoder(size: str, **settings) -> dict:
+    """The backbone dict every downstream config gives the MAE encoder of ``size``
+    (weights switched off by :func:`_load`), with the task's ``settings``."""
+    encoder = dict(
+        type='VisionLLaMA',
+        arch=f'{size}-mae',
+        img_size=224,
+        patch_size=16,
+        with_cls_token=False,
+        final_norm=False,
+        init_cfg=None)
+    return dict(encoder, **settings)
+
+
 def _load(path: Path, scope: str) -> Config:
     cfg = Config.fromfile(path)
     assert cfg.default_scope == scope
@@ -189,21 +203,14 @@ def _cls_samples(num):
 def test_finetuning(path, fast_linear_init_if_large):
     size = _size(path)
     cfg = _load(path, 'mmpretrain')
-    backbone = cfg.model.backbone
-    assert backbone == dict(
-        type='VisionLLaMA',
-        arch=f'{size}-mae',
-        img_size=224,
-        patch_size=16,
-        with_cls_token=False,
+    assert cfg.model.backbone == _encoder(
+        size,
         out_type='avg_featmap',
-        final_norm=False,
         drop_path_rate={
             'b': 0.1,
             'l': 0.2
         }[size],
-        ffn_drop_path=False,
-        init_cfg=None)
+        ffn_drop_path=False)
     assert cfg.model.head.in_channels == WIDTH[size]
     # the release's layer decay 0.45 (lama-*-lrd45-* configs)
     rate, lr, epochs = {'b': (0.45, 2e-3, 100), 'l': (0.45, 4e-3, 50)}[size]
@@ -222,17 +229,8 @@ def test_finetuning(path, fast_linear_init_if_large):
 def test_linear_probing(path, fast_linear_init_if_large):
     size = _size(path)
     cfg = _load(path, 'mmpretrain')
-    backbone = cfg.model.backbone
-    assert backbone == dict(
-        type='VisionLLaMA',
-        arch=f'{size}-mae',
-        img_size=224,
-        patch_size=16,
-        frozen_stages=DEPTH[size],
-        with_cls_token=False,
-        out_type='avg_featmap',
-        final_norm=False,
-        init_cfg=None)
+    assert cfg.model.backbone == _encoder(
+        size, frozen_stages=DEPTH[size], out_type='avg_featmap')
     assert cfg.model.neck == dict(type='ClsBatchNormNeck', input_features=WIDTH[size])
     assert cfg.model.head.in_channels == WIDTH[size]
     assert cfg.optim_wrapper.optimizer == dict(
@@ -260,21 +258,15 @@ def test_linear_probing(path, fast_linear_init_if_large):
 def test_upernet(path, fast_linear_init_if_large):
     size = _size(path)
     cfg = _load(path, 'mmseg')
-    backbone = cfg.model.backbone
     out_indices = {'b': [3, 5, 7, 11], 'l': [7, 11, 15, 23]}[size]
-    assert backbone == dict(
-        type='VisionLLaMA',
-        arch=f'{size}-mae',
+    assert cfg.model.backbone == _encoder(
+        size,
         img_size=512,
-        patch_size=16,
         out_indices=out_indices,
-        with_cls_token=False,
         out_type='featmap',
-        final_norm=False,
         rope_type='2d',
         drop_path_rate=0.1,
-        ffn_drop_path=False,
-        init_cfg=None)
+        ffn_drop_path=False)
     width = WIDTH[size]
     assert cfg.model.neck == dict(
         type='Feature2Pyramid', embed_dim=width, rescales=[4, 2, 1, 0.5])

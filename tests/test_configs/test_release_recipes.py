@@ -32,6 +32,19 @@ def _step(pipeline, kind: str) -> Dict[str, Any]:
     return step
 
 
+def _eval_resize_crop(cfg: Config) -> tuple:
+    """Short-side resize and centre crop of the evaluation pipeline."""
+    test = cfg.val_dataloader.dataset.pipeline
+    return _step(test, 'ResizeEdge')['scale'], _step(test, 'CenterCrop')['crop_size']
+
+
+def _attention(backbone) -> tuple:
+    """RoPE kind, GSA key coordinates, LSA padding mask and AS2DRoPE scale of a
+    Pyramid VisionLLaMA (``None``: no ``as2d_scale`` set)."""
+    return (backbone.rope_type, backbone.gsa_key_coords, backbone.lsa_mask_padding,
+            backbone.get('as2d_scale'))
+
+
 def _flat(node: Any, prefix: str = '') -> Dict[str, Any]:
     """Dotted-path view of a config, for comparing siblings with their release."""
     if isinstance(node, dict):
@@ -72,9 +85,7 @@ def test_plain_800e_pretraining(name, size, lr, drop_path):
     assert 'RandomErasing' not in _types(train) and 'RandAugment' not in _types(train)
     assert _step(train, 'ColorJitter')['brightness'] == 0.3  # --color-jitter 0.3
     assert 'RandomChoice' in _types(train)  # --ThreeAugment
-    test = cfg.val_dataloader.dataset.pipeline
-    assert _step(test, 'ResizeEdge')['scale'] == int(256 / 224 * size)  # ratio 0.875
-    assert _step(test, 'CenterCrop')['crop_size'] == size
+    assert _eval_resize_crop(cfg) == (int(256 / 224 * size), size)  # ratio 0.875
     optim = cfg.optim_wrapper
     assert dict(optim.optimizer) == dict(type='Lamb', lr=lr, eps=1e-8, weight_decay=0.05)
     assert optim.type == 'OptimWrapper' and not optim.get('clip_grad')
@@ -109,23 +120,20 @@ def test_plain_20e_finetuning(size, erasing, drop_path):
         assert _step(train, 'RandomErasing')['erase_prob'] == 0.25
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
     assert cfg.train_dataloader.batch_size == 64
-    test = cfg.val_dataloader.dataset.pipeline
-    assert (_step(test, 'ResizeEdge')['scale'], _step(test, 'CenterCrop')['crop_size']) \
-        == (256, 224)
+    assert _eval_resize_crop(cfg) == (256, 224)
 
 
 # ----------------------------------------------------------------- pyramid (deit/)
 # deit/train_p_300.sh through deit/main.py defaults: AdamW 5e-4 x 1024 / 512, wd 0.05,
-# --clip-grad None, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing 0.1, no
-# repeated augmentation, drop path 0.2 / 0.3 / 0.5; the ImageNet pyramid models have no
-# AS2DRoPE (auto_scale is a seg/det switch).
+# --clip-grad None, drop_last=True, 5 warmup epochs, min-lr 1e-5, reprob 0.25, smoothing
+# 0.1, no repeated augmentation, drop path 0.2 / 0.3 / 0.5; the ImageNet pyramid models
+# have no AS2DRoPE (auto_scale is a seg/det switch).
 @pytest.mark.parametrize('size, drop_path', [('small', 0.2), ('base', 0.3),
                                              ('large', 0.5)])
 def test_pyramid_imagenet(size, drop_path):
     cfg = _load(PYR / f'pyramid-visionllama-{size}_8xb128-300e_in1k.py')
-    backbone = cfg.model.backbone
-    assert (backbone.drop_path_rate, backbone.rope_type, backbone.gsa_key_coords,
-            backbone.lsa_mask_padding) == (drop_path, '2d', 'official', False)
+    assert cfg.model.backbone.drop_path_rate == drop_path
+    assert _attention(cfg.model.backbone) == ('2d', 'official', False, None)
     optim = cfg.optim_wrapper
     assert optim.clip_grad is None
     assert (optim.optimizer.lr, optim.optimizer.weight_decay) == (1e-3, 0.05)
@@ -135,10 +143,9 @@ def test_pyramid_imagenet(size, drop_path):
     train = cfg.train_dataloader.dataset.pipeline
     assert _step(train, 'RandomErasing')['erase_prob'] == 0.25
     assert cfg.train_dataloader.sampler.type == 'DefaultSampler'
+    assert cfg.train_dataloader.drop_last is True  # main.py's training loader
     assert cfg.model.head.loss.label_smooth_val == 0.1
-    test = cfg.val_dataloader.dataset.pipeline
-    assert (_step(test, 'ResizeEdge')['scale'], _step(test, 'CenterCrop')['crop_size']) \
-        == (256, 224)
+    assert _eval_resize_crop(cfg) == (256, 224)
 
 
 # mmseg/configs/twins/twins_svt_lama_as-{s,b,l}_uperhead_8xb2-160k_ade20k-512x512.py:
@@ -149,10 +156,8 @@ def test_pyramid_imagenet(size, drop_path):
                                              ('large', 0.3)])
 def test_pyramid_upernet(size, drop_path):
     cfg = _load(PYR / f'pyramid-visionllama-{size}_uperhead_8xb2-160k_ade20k-512x512.py')
-    backbone = cfg.model.backbone
-    assert (backbone.drop_path_rate, backbone.rope_type, backbone.gsa_key_coords,
-            backbone.lsa_mask_padding,
-            backbone.as2d_scale) == (drop_path, 'as2d', 'official', False, 'height')
+    assert cfg.model.backbone.drop_path_rate == drop_path
+    assert _attention(cfg.model.backbone) == ('as2d', 'official', False, 'height')
     assert cfg.model.test_cfg == dict(
         mode='slide', crop_size=(512, 512), stride=(341, 341))
     optim = cfg.optim_wrapper

@@ -3,6 +3,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools'
 TOOL = TOOLS / 'print_recipe.py'
@@ -32,7 +33,9 @@ def test_plain_supervised_recipe():
     assert rows['sampler'] == 'RepeatAugSampler(num_repeats=3, shuffle=True)'
     assert rows['loss model.head.loss'] == 'BinarizedTargetBCELoss(loss_weight=1)'
     assert rows['eval crop ratio'] == '0.875 (short side 256, centre crop 224)'
-    assert rows['batch augments'] == 'Mixup(alpha=0.8) -> CutMix(alpha=1)'
+    # mmpretrain's RandomBatchAugment: one of the two per batch, evenly
+    assert rows['batch augments'] == \
+        'one per batch of [Mixup(alpha=0.8) (p 0.5) / CutMix(alpha=1) (p 0.5)]'
     assert rows['layer decay'] == 'none'
     assert rows['no weight decay'] == "1-D params, '.cls_token'"
     assert rows['AMP'].startswith('no') and rows['gradient clipping'] == 'none'
@@ -61,6 +64,27 @@ def test_seg_inference_and_gpus_from_auto_scale_lr():
     assert _rows(
         VITDET, gpus=16)['total batch'].endswith('(--gpus) x 4 per GPU x 2 '
                                                  'accumulation = 128')
+
+
+def test_batch_augments_alternatives_and_sequences():
+    mixes = [dict(type='CutMix', alpha=1.0), dict(type='Mixup', alpha=1.0)]
+    cls = Config(dict(model=dict(train_cfg=dict(augments=mixes, probs=[0.5, 0.3]))))
+    assert print_recipe.batch_augments(cls) == (
+        'one per batch of [CutMix(alpha=1) (p 0.5)'
+        ' / Mixup(alpha=1) (p 0.3) / none (p 0.2)]')
+    # the dict form of mmpretrain's data preprocessor: the same choice
+    cls = Config(
+        dict(
+            model=dict(), data_preprocessor=dict(batch_augments=dict(augments=mixes[0]))))
+    assert print_recipe.batch_augments(cls) == 'one per batch of [CutMix(alpha=1) (p 1)]'
+    # mmdet / mmseg preprocessors apply their list in turn
+    pads = [dict(type='BatchFixedSizePad', size=(8, 8)), dict(type='BatchResize')]
+    det = Config(dict(model=dict(data_preprocessor=dict(batch_augments=pads))))
+    assert print_recipe.batch_augments(det) == \
+        'BatchFixedSizePad(size=(8, 8)) -> BatchResize()'
+    assert print_recipe.batch_augments(Config(dict(model=dict()))) == 'none'
+    assert _rows(VITDET)['batch augments'] == \
+        'BatchFixedSizePad(size=(1024, 1024), pad_mask=True)'
 
 
 def test_main_prints_one_markdown_table(capsys):

@@ -115,6 +115,34 @@ def no_decay(paramwise: Dict[str, Any]) -> str:
     return ', '.join(parts) or 'none'
 
 
+def batch_augments(cfg: Config) -> str:
+    """The batch augmentations of the training data and how they combine.
+
+    mmpretrain (``model.train_cfg.augments`` or a ``batch_augments`` dict of the data
+    preprocessor) applies **one** of them to each batch (``RandomBatchAugment``: with
+    ``probs``, or evenly; ``probs`` summing below 1 leave the rest of the batches
+    unaugmented). mmdet / mmseg preprocessors apply a ``batch_augments`` list in turn.
+    """
+    model = cfg.model
+    train_cfg = model.get('train_cfg') or {}
+    preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    spec = train_cfg if 'augments' in train_cfg else preprocessor.get('batch_augments')
+    if not spec:
+        return 'none'
+    if not isinstance(spec, dict):
+        return fmt(spec)  # in sequence
+    augments = spec['augments']
+    augments = list(augments) if isinstance(augments, (list, tuple)) else [augments]
+    probs = spec.get('probs')
+    if probs is None:
+        probs = [1 / len(augments)] * len(augments)
+    probs = [probs] if isinstance(probs, (int, float)) else list(probs)
+    choices = [f'{call(aug)} (p {fmt(float(p))})' for aug, p in zip(augments, probs)]
+    if 1 - sum(probs) > 1e-9:
+        choices.append(f'none (p {fmt(1 - sum(probs))})')
+    return 'one per batch of [' + ' / '.join(choices) + ']'
+
+
 def schedule(cfg: Config) -> str:
     """The parameter schedulers in order, with their ranges and units."""
     steps = []
@@ -173,9 +201,7 @@ def recipe_rows(cfg: Config, name: str, gpus: Optional[int] = None) -> List[Row]
     while 'pipeline' not in dataset and isinstance(dataset.get('dataset'), dict):
         dataset = dataset.dataset  # RepeatDataset / ClassBalancedDataset wrappers
     rows.append(('train pipeline', fmt(dataset.get('pipeline', []))))
-    augments = (model.get('train_cfg') or {}).get('augments') or \
-        (model.get('data_preprocessor') or {}).get('batch_augments')
-    rows.append(('batch augments', fmt(augments) if augments else 'none'))
+    rows.append(('batch augments', batch_augments(cfg)))
     rows += [(f'loss {path}', value) for path, value in find_losses(model)] or \
         [('loss', 'none found')]
 

@@ -2,25 +2,16 @@
 # Recipe notes: configs/mae_visionllama/README.md ("Configs").
 _base_ = [
     'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
-    '../../_base_/reliable_runtime.py'
+    '../../_base_/models/visionllama-b-mae.py', '../../_base_/reliable_runtime.py'
 ]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
 
-checkpoint = 'work_dirs/mae_visionllama-base-p16_8xb512-amp-coslr-800e_in1k/weights.pth'
 model = dict(
     backbone=dict(
+        _base_.mae_encoder,
         _delete_=True,
-        type='VisionLLaMA',
-        arch='b-mae',
-        img_size=224,
-        patch_size=16,
-        with_cls_token=False,
         out_type='avg_featmap',
-        final_norm=False,
         drop_path_rate=0.1,
-        ffn_drop_path=False,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')))
-
+        ffn_drop_path=False))
 optim_wrapper = dict(
     constructor='LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.45))

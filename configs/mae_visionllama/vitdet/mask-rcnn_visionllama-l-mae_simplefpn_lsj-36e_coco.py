@@ -9,6 +9,6 @@ model = dict(
         out_indices=(23, ),
         window_block_indexes=[i for i in range(24) if i not in (5, 11, 17, 23)],
         drop_path_rate=0.4,
-        init_cfg=dict(type='Pretrained', checkpoint=checkpoint, prefix='backbone.')),
+        init_cfg=dict(checkpoint=checkpoint)),
     neck=dict(backbone_channel=1024, in_channels=[256, 512, 1024, 1024]))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.8))

@@ -1,41 +1,15 @@
-# DeiT-III-style supervised recipe of the release for the plain models.
+# DeiT-III-style supervised recipe of the release for the plain models (stage 1).
 # Recipe notes: configs/visionllama/README.md ("Configs").
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs64_deit3_224.py',
-    'mmpretrain::_base_/schedules/imagenet_bs4096_AdamW.py',
-    'mmpretrain::_base_/default_runtime.py', '../../_base_/reliable_runtime.py',
-    '../../_base_/no_weight_decay.py'
-]
-custom_imports = dict(imports=['visionllama_mm'], allow_failed_imports=False)
+_base_ = ['./visionllama-s-p16_in1k.py']
 
 img_size = 224
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='VisionLLaMA',
-        arch='s',
-        img_size=img_size,
-        patch_size=16,
-        with_cls_token=True,
-        out_type='cls_token',
-        rope_type='2d',
-        drop_path_rate=0.05,
-        drop_path_mode='uniform'),
-    neck=None,
-    head=dict(
-        type='LinearClsHead',
-        num_classes=1000,
-        in_channels=384,
-        loss=dict(type='BinarizedTargetBCELoss', loss_weight=1.0),
-        init_cfg=dict(type='TruncNormal', layer='Linear', std=.02)),
+    backbone=dict(rope_type='2d'),
+    head=dict(init_cfg=dict(type='TruncNormal', layer='Linear', std=.02)),
     init_cfg=[
         dict(type='TruncNormal', layer='Linear', std=.02),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
-    ],
-    train_cfg=dict(augments=[
-        dict(type='Mixup', alpha=0.8),
-        dict(type='CutMix', alpha=1.0),
-    ]))
+    ])
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -61,52 +35,28 @@ train_pipeline = [
     dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),
     dict(type='PackInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='ResizeEdge',
-        scale=int(256 / 224 * img_size),
-        edge='short',
-        backend='pillow',
-        interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=img_size),  # crop ratio 0.875
-    dict(type='PackInputs'),
-]
 train_dataloader = dict(
     batch_size=256,
     num_workers=10,
     drop_last=True,
     sampler=dict(_delete_=True, type='RepeatAugSampler', num_repeats=3, shuffle=True),
     dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=256, num_workers=10, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(batch_size=256, num_workers=10)
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(
-    _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='Lamb', lr=4e-3, eps=1e-8, weight_decay=0.05),
-    paramwise_cfg=dict(
-        flat_decay_mult=0.0, custom_keys={**_base_.no_weight_decay.cls_token}))
+    optimizer=dict(_delete_=True, type='Lamb', lr=4e-3, eps=1e-8, weight_decay=0.05))
 max_epochs = 800
 warmup_epochs = 5
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / 4e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
+param_scheduler = _base_.param_scheduler  # linear warmup (from lr 1e-6), then cosine
+param_scheduler[0].update(start_factor=1e-6 / 4e-3, end=warmup_epochs)
+param_scheduler[1].update(
+    T_max=max_epochs - warmup_epochs,
+    eta_min=1e-5,
+    begin=warmup_epochs,
+    end=max_epochs,
+    convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
