@@ -76,14 +76,9 @@ class RsqrtParamScheduler(_ParamScheduler):
         self.cooldown_steps = cooldown_steps
         self.timescale = timescale
         self.total_steps = end - begin
-        super().__init__(
-            optimizer,
-            param_name=param_name,
-            begin=begin,
-            end=end,
-            last_step=last_step,
-            by_epoch=by_epoch,
-            verbose=verbose)
+        # mmengine's _ParamScheduler(optimizer, param_name, begin, end, last_step,
+        # by_epoch, verbose)
+        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
     @classmethod
     def build_iter_from_epoch(cls,

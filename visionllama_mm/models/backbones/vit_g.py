@@ -8,14 +8,12 @@ from ..layers import MultiheadAttentionPooling
 from ..utils import passed_on
 from .plain_encoder import PlainEncoder
 
+_ARCH_KEYS = ('embed_dims', 'num_layers', 'feedforward_channels', 'num_heads')
 
-def _arch(embed_dims: int, num_layers: int, feedforward_channels: int,
-          num_heads: int) -> Dict:
-    return dict(
-        embed_dims=embed_dims,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        feedforward_channels=feedforward_channels)
+
+def _arch(*sizes: int) -> Dict:
+    """Settings from ``(embed_dims, num_layers, feedforward_channels, num_heads)``."""
+    return dict(zip(_ARCH_KEYS, sizes, strict=True))
 
 
 @MODELS.register_module()

@@ -40,9 +40,13 @@ def last_tokens(feats: Sequence[Tensor], in_channels: int, head: str) -> Tensor:
 class _TokenPoolingClsHead(ClsHead):
     """``fc(pool(tokens))``: the shared part of the two heads (each sets ``pool``)."""
 
-    def __init__(self, num_classes: int, in_channels: int, loss: dict,
-                 topk: Union[int, Tuple[int]], cal_acc: bool,
-                 init_cfg: Optional[dict]) -> None:
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss: dict = _CE,
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
@@ -72,7 +76,8 @@ class AttentionPoolingClassifier(_TokenPoolingClsHead):
         use_batch_norm: batch-norm the tokens before pooling.
         num_queries: learned queries (outputs averaged).
         qkv_bias: biases of k / v.
-        loss / topk / cal_acc / init_cfg: as mmpretrain's ``ClsHead``.
+        **kwargs: ``loss`` / ``topk`` / ``cal_acc`` / ``init_cfg`` of mmpretrain's
+            ``ClsHead`` (defaults: cross-entropy, top-1, no train accuracy).
 
     Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
     """
@@ -84,17 +89,10 @@ class AttentionPoolingClassifier(_TokenPoolingClsHead):
                  use_batch_norm: bool = True,
                  num_queries: int = 1,
                  qkv_bias: bool = False,
-                 loss: dict = _CE,
-                 topk: Union[int, Tuple[int]] = (1, ),
-                 cal_acc: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
-        self.pool = AttentionPooling(
-            in_channels,
-            num_heads,
-            num_queries=num_queries,
-            use_batch_norm=use_batch_norm,
-            qkv_bias=qkv_bias)
+                 **kwargs) -> None:
+        super().__init__(num_classes, in_channels, **kwargs)
+        self.pool = AttentionPooling(in_channels, num_heads, num_queries, use_batch_norm,
+                                     qkv_bias)
 
 
 @MODELS.register_module()
@@ -106,14 +104,15 @@ class MAPClsHead(_TokenPoolingClsHead):
     attentive probe of a frozen trunk (``out_type='raw'``). ``pool.*`` has timm's
     ``attn_pool.*`` names and ``fc`` is timm's ``head``.
 
+    Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
+
     Args:
         num_classes: classes. in_channels: token width ``C``.
         num_heads: attention heads of the pooling.
         feedforward_channels: MLP hidden width (defaults to ``4 * C``).
         qkv_bias: biases of q / kv. norm_cfg: the norm of the MAP head.
-        loss / topk / cal_acc / init_cfg: as mmpretrain's ``ClsHead``.
-
-    Shapes: tuple ending in ``(B, N, C)`` or ``(B, C, H, W)`` -> ``(B, num_classes)``.
+        **kwargs: ``loss`` / ``topk`` / ``cal_acc`` / ``init_cfg``, as
+            :class:`AttentionPoolingClassifier`.
     """
 
     def __init__(self,
@@ -123,11 +122,8 @@ class MAPClsHead(_TokenPoolingClsHead):
                  feedforward_channels: Optional[int] = None,
                  qkv_bias: bool = True,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
-                 loss: dict = _CE,
-                 topk: Union[int, Tuple[int]] = (1, ),
-                 cal_acc: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
+                 **kwargs) -> None:
+        super().__init__(num_classes, in_channels, **kwargs)
         self.pool = MultiheadAttentionPooling(
             in_channels,
             num_heads,

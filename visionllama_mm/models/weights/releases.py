@@ -53,26 +53,28 @@ class ReleaseWeights:
     model: Dict[str, Any] = field(default_factory=dict)
 
 
-def _pyramid(size: str, arch: str) -> ReleaseWeights:
-    repo = f'mtgv/Pyramid-VisionLLaMA-{size.upper()}'
+def _visionllama(layout: str, size: str, arch: str, epochs: int = 0) -> ReleaseWeights:
+    """Weights of the official VisionLLaMA repository: Pyramid VisionLLaMA trained on
+    ImageNet-1k (``layout='pyramid'``) or a plain VisionLLaMA MAE pretraining of
+    ``epochs`` epochs (``layout='mae'``); ``size`` as in the name, ``arch`` as in
+    the config name."""
+    if layout == 'pyramid':
+        name = f'pyramid-visionllama-{size}_in1k'
+        path = f'mtgv/Pyramid-VisionLLaMA-{size.upper()}/resolve/main/best_checkpoint.pth'
+        config = f'pyramid_visionllama/pyramid-visionllama-{arch}_8xb128-300e_in1k.py'
+        page = 'ImageNet1k_SFT.md'
+    else:
+        name = f'mae-visionllama-{size}-{epochs}e_in1k'
+        path = f'mtgv/VisionLLaMA-{arch.capitalize()}-MAE/resolve/main/epoch_{epochs}.pth'
+        config = (f'mae_visionllama/mae_visionllama-{arch}-p16_8xb512-amp-coslr-'
+                  f'{epochs}e_in1k.py')
+        page = 'PRETRAIN.md'
     return ReleaseWeights(
-        name=f'pyramid-visionllama-{size}_in1k',
-        layout='pyramid',
-        files=(ReleaseFile(f'{repo}/resolve/main/best_checkpoint.pth'), ),
-        config=f'configs/pyramid_visionllama/pyramid-visionllama-{arch}'
-        '_8xb128-300e_in1k.py',
-        source=f'{VLLAMA}/blob/main/ImageNet1k_SFT.md')
-
-
-def _mae(size: str, arch: str, epochs: int) -> ReleaseWeights:
-    repo = f'mtgv/VisionLLaMA-{arch.capitalize()}-MAE'
-    return ReleaseWeights(
-        name=f'mae-visionllama-{size}-{epochs}e_in1k',
-        layout='mae',
-        files=(ReleaseFile(f'{repo}/resolve/main/epoch_{epochs}.pth'), ),
-        config=f'configs/mae_visionllama/mae_visionllama-{arch}-p16_8xb512-amp-coslr-'
-        f'{epochs}e_in1k.py',
-        source=f'{VLLAMA}/blob/main/PRETRAIN.md')
+        name=name,
+        layout=layout,
+        files=(ReleaseFile(path), ),
+        config=f'configs/{config}',
+        source=f'{VLLAMA}/blob/main/{page}')
 
 
 #: The AIM files (aim-v1/README.md of apple/ml-aim): file stem, SHA-256 prefixes
@@ -114,12 +116,12 @@ def _aim(size: str, layers: str) -> ReleaseWeights:
 RELEASES: Dict[str, ReleaseWeights] = {
     w.name: w
     for w in (
-        _pyramid('s', 'small'),
-        _pyramid('b', 'base'),
-        _pyramid('l', 'large'),
-        _mae('b', 'base', 800),
-        _mae('b', 'base', 1600),
-        _mae('l', 'large', 800),
+        _visionllama('pyramid', 's', 'small'),
+        _visionllama('pyramid', 'b', 'base'),
+        _visionllama('pyramid', 'l', 'large'),
+        _visionllama('mae', 'b', 'base', epochs=800),
+        _visionllama('mae', 'b', 'base', epochs=1600),
+        _visionllama('mae', 'l', 'large', epochs=800),
         *(_aim(size, layers) for size in _AIM_FILES for layers in ('best', 'last')),
     )
 }
