@@ -19,9 +19,10 @@ import argparse
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from visionllama_mm.utils import load_config, markdown_table, seg_test_mode
+from visionllama_mm.utils import (CfgOptionsAction, load_config, markdown_table,
+                                  seg_test_mode)
 
 Row = Tuple[str, str]
 #: transform / module arguments left out of the table (paths, display-only values).
@@ -231,7 +232,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override settings, as tools/train.py')
     args = parser.parse_args(argv)
     if args.gpus is not None and args.gpus < 1:

@@ -56,15 +56,12 @@ def registered_class(cfg: Any, part: Any, kind: str = 'MODELS') -> Optional[type
 
 def default_argument(cls: type, name: str) -> Any:
     """The default of argument ``name`` of ``cls`` (``inspect.empty`` if none):
-    the class signature, else the ``DEFAULTS`` a class merges under its ``**kwargs``
-    and the ``__init__`` along the MRO that receives them."""
+    the class signature, else the first ``__init__`` along the MRO that takes it (a
+    subclass passes its ``**kwargs`` on to its base)."""
     param = inspect.signature(cls).parameters.get(name)
     if param is not None and param.default is not param.empty:
         return param.default
     for klass in cls.__mro__:
-        defaults = vars(klass).get('DEFAULTS') or {}
-        if name in defaults:
-            return defaults[name]
         init = vars(klass).get('__init__')
         param = inspect.signature(init).parameters.get(name) if init else None
         if param is not None:
