@@ -244,8 +244,8 @@ def read_checkpoint(filename: str, map_location: Any = 'cpu') -> Any:
     always read weights-only.
 
     mmengine's own ``http(s)://`` loader (and the ``open-mmlab://`` / ``torchvision://``
-    style schemes built on it) calls ``torch.hub.load_state_dict_from_url`` with its
-    default ``weights_only=False``, i.e. unpickles a file off the internet; this reader
+    style schemes built on it) calls ``torch.hub.load_state_dict_from_url`` without
+    ``weights_only=True``, i.e. unpickles a file off the internet; this reader
     downloads through torch's hub cache and loads weights-only instead.
 
     Raises:
