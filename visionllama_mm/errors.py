@@ -10,7 +10,8 @@ from typing import Sequence
 __all__ = [
     'UserError', 'LaunchError', 'CheckpointLoadError', 'IncompatibleConfigError',
     'DataError', 'ModelArgumentError', 'ModelMismatchError', 'NonFiniteLossError',
-    'DownloadError', 'UnknownNameError', 'describe_ids'
+    'LossSpikeError', 'HookArgumentError', 'DownloadError', 'UnknownNameError',
+    'describe_ids'
 ]
 
 
@@ -50,6 +51,17 @@ class NonFiniteLossError(UserError, FloatingPointError):
     """A training loss became NaN or infinite; the message names the iteration, the
     last healthy checkpoint (finite weights, saved before the loss left its normal
     range) and a command that continues from it."""
+
+
+class LossSpikeError(UserError, ArithmeticError):
+    """The training loss stayed far above its running median (it diverges while
+    finite); the message names the iterations, the last healthy checkpoint and the
+    fix."""
+
+
+class HookArgumentError(UserError, TypeError):
+    """A hook config with a key its class does not take; the message names the hook,
+    the key, the closest allowed key and all of them."""
 
 
 class DownloadError(UserError, RuntimeError):

@@ -18,18 +18,13 @@ import inspect
 import textwrap
 from typing import Any, Iterator, Optional, Set, Tuple
 
-from ...errors import UserError
+from ...errors import HookArgumentError
 
 __all__ = ['HookArgumentError', 'check_hook_args', 'accepted_args']
 
 #: keys mmengine itself reads from a hook's config (``Runner.register_hook``) or the
 #: registry (``Registry.build``).
 RESERVED_KEYS = frozenset({'type', 'priority', '_scope_'})
-
-
-class HookArgumentError(UserError, TypeError):
-    """A hook config with a key its class does not take; the message names the hook,
-    the key, the closest allowed key and all of them."""
 
 
 def _own_params(init) -> Tuple[Set[str], bool]:

@@ -9,19 +9,13 @@ from typing import Dict, Optional, Tuple
 import torch
 from mmengine.hooks import Hook
 
-from ...errors import NonFiniteLossError, UserError
+from ...errors import LossSpikeError, NonFiniteLossError
 from ...registry import HOOKS
 
 #: message-hub key (resumed with the run) of the last healthy checkpoint: finite
 #: weights, and the loss of the iteration after it inside its normal range.
 LAST_HEALTHY = 'last_healthy_ckpt'
 ON_SPIKE = ('error', 'warn')
-
-
-class LossSpikeError(UserError, ArithmeticError):
-    """The training loss stayed far above its running median (it diverges while
-    finite); the message names the iterations, the last healthy checkpoint and the
-    fix."""
 
 
 def _as_float(value) -> Optional[float]:
